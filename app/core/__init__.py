@@ -1,0 +1,1 @@
+"""Small shared plumbing used by every module: base model, errors, time, HTTP helpers."""

@@ -1,0 +1,1 @@
+"""Append-only, keyed hash-chained audit log."""

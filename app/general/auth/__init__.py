@@ -1,0 +1,1 @@
+"""Users, roles and scopes, login and sessions, second factor, and the access policy."""

@@ -1,0 +1,142 @@
+"""The one place that answers "may this user do X (to this object)?".
+
+Views declare a rule with `@public` or `@requires("permission")`; a test walks every registered
+route and fails on any endpoint without one. Services and templates ask `can()`. An exception
+inside the policy denies.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, current_app, redirect, request, url_for
+from flask_login import current_user
+
+from app.general.auth.models import Role
+
+log = logging.getLogger(__name__)
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+# Endpoints registered by extensions rather than by our blueprints.
+PUBLIC_ENDPOINTS = {"static", "bootstrap.static"}
+
+A, H, T, P = Role.ADMIN, Role.HEAD, Role.TEACHER, Role.PARENT
+
+# permission -> roles granted it. Scope (which org units) is checked separately against the object.
+GRANTS: dict[str, frozenset[Role]] = {
+    AUTHENTICATED: frozenset({A, H, T, P}),
+    "account.manage_own": frozenset({A, H, T, P}),
+    "inbox.view": frozenset({A, H, T, P}),
+    "dashboard.view": frozenset({A, H, T, P}),
+    "org.view": frozenset({A, H}),
+    "org.manage": frozenset({A}),
+    "users.view": frozenset({A}),
+    "users.manage": frozenset({A}),
+    "audit.view": frozenset({A}),
+    "audit.export": frozenset({A}),
+    "notifications.manage": frozenset({A}),
+    "system.health": frozenset({A}),
+}
+
+
+def scope_unit_of(obj: Any):
+    """The org unit an object belongs to, if it declares one (`scope_unit` attribute or an OrgUnit itself)."""
+    from app.general.org.models import OrgUnit
+
+    if obj is None:
+        return None
+    if isinstance(obj, OrgUnit):
+        return obj
+    return getattr(obj, "scope_unit", None)
+
+
+def covers(user, unit) -> bool:
+    """True when one of the user's scopes is the unit or contains it."""
+    if unit is None:
+        return False
+    return any(scope.org_unit.contains(unit) for scope in user.scopes)
+
+
+def _owner_id(obj: Any) -> int | None:
+    return getattr(obj, "owner_user_id", None)
+
+
+def _decide(user, permission: str, obj: Any) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    roles = GRANTS.get(permission)
+    if roles is None:
+        log.error("unknown permission %r asked for; denying", permission)
+        return False
+    if Role(user.role) not in roles:
+        return False
+    if obj is None:
+        return True
+    owner = _owner_id(obj)
+    if owner is not None and owner == user.id:
+        return True
+    if user.role in (Role.TEACHER, Role.PARENT):
+        return False  # self-service roles reach only what they own
+    unit = scope_unit_of(obj)
+    return covers(user, unit)
+
+
+def can(user, permission: str, obj: Any = None) -> bool:
+    """May `user` do `permission` (to `obj`)? Fails closed on any error."""
+    try:
+        return _decide(user, permission, obj)
+    except Exception:
+        log.exception("policy error for %s on %r; denying", permission, obj)
+        return False
+
+
+def authorize(permission: str, obj: Any = None, user=None) -> None:
+    """Abort with 403 unless allowed (used by views after loading the object)."""
+    if not can(user or current_user, permission, obj):
+        abort(403)
+
+
+def units_in_scope(user) -> list:
+    """The org units a user reaches (their scope units); lists filter by these paths."""
+    return [scope.org_unit for scope in user.scopes]
+
+
+def _mark(view: Callable, rule: str) -> Callable:
+    view._access_rule = rule  # read by the route audit test
+    return view
+
+
+def public(view: Callable) -> Callable:
+    """Declare a route open to anyone, logged in or not."""
+    return _mark(view, PUBLIC)
+
+
+def requires(permission: str) -> Callable[[Callable], Callable]:
+    """Declare and enforce the permission a route needs; anonymous users go to the login page."""
+    if permission not in GRANTS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            if not can(current_user, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return _mark(wrapped, permission)
+
+    return decorator
+
+
+def rule_for_endpoint(endpoint: str) -> str | None:
+    """The declared rule of an endpoint, or None when it has none (a defect the tests catch)."""
+    if endpoint in PUBLIC_ENDPOINTS:
+        return PUBLIC
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "_access_rule", None)

@@ -1,0 +1,115 @@
+"""Session rules checked on every request: epoch, idle and absolute timeouts, second factor, locale."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import Flask, current_app, flash, has_request_context, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, logout_user
+
+from app.core.models import utcnow
+from app.extensions import db, login_manager
+from app.general.auth.models import User
+
+log = logging.getLogger(__name__)
+
+# Endpoints a logged-in user may reach before passing the second factor.
+SECOND_FACTOR_OPEN = {
+    "auth.two_factor", "auth.two_factor_setup", "auth.logout", "auth.set_language",
+    "static", "bootstrap.static",
+}
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Please log in to open that page.")
+login_manager.login_message_category = "info"
+login_manager.needs_refresh_message = _l("Please confirm your password to continue.")
+login_manager.needs_refresh_message_category = "info"
+login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    """Load the user only if the session's epoch is still current and the account is active."""
+    try:
+        user_id, epoch = (int(part) for part in session_id.split(":", 1))
+    except (ValueError, AttributeError):
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or user.session_epoch != epoch:
+        return None
+    return user
+
+
+def _ts(name: str) -> datetime | None:
+    value = session.get(name)
+    return datetime.fromisoformat(value) if value else None
+
+
+def start_session(user: User, *, second_factor_passed: bool) -> None:
+    """Stamp a freshly logged-in session (the caller has already rotated it via login_user)."""
+    now = utcnow().isoformat()
+    session["_auth_at"] = now
+    session["_last_seen"] = now
+    session["_fresh_at"] = now
+    session["_2fa_ok"] = second_factor_passed or not user.needs_second_factor
+
+
+def is_fresh() -> bool:
+    """True when the user re-entered their password within FRESH_LOGIN_WINDOW."""
+    fresh_at = _ts("_fresh_at")
+    return fresh_at is not None and utcnow() - fresh_at <= current_app.config["FRESH_LOGIN_WINDOW"]
+
+
+def _expired() -> str | None:
+    now = utcnow()
+    auth_at, last_seen = _ts("_auth_at"), _ts("_last_seen")
+    if auth_at and now - auth_at > current_app.config["SESSION_ABSOLUTE_TIMEOUT"]:
+        return "absolute"
+    if last_seen and now - last_seen > current_app.config["SESSION_IDLE_TIMEOUT"]:
+        return "idle"
+    return None
+
+
+def _check_session():
+    if request.endpoint in {"static", "bootstrap.static"} or not current_user.is_authenticated:
+        return None
+    reason = _expired()
+    if reason:
+        from app.general.audit.services import record
+
+        record("auth.session_expired", subject=current_user, changes={"reason": reason})
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash(_l("Your session has expired. Please log in again."), "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    now = utcnow().isoformat()
+    if "_auth_at" not in session:  # restored from a remember-me cookie: a new session begins
+        session["_auth_at"] = now
+        session["_2fa_ok"] = not current_user.needs_second_factor
+    session["_last_seen"] = now
+    if current_user.needs_second_factor and not session.get("_2fa_ok") and request.endpoint not in SECOND_FACTOR_OPEN:
+        endpoint = "auth.two_factor" if current_user.totp_enabled_at else "auth.two_factor_setup"
+        return redirect(url_for(endpoint, next=request.full_path.rstrip("?")))
+    return None
+
+
+def select_locale() -> str:
+    """The user's own setting, else the language chosen on the login page, else the browser's."""
+    languages = list(current_app.config["LANGUAGES"])
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def register(app: Flask) -> None:
+    app.before_request(_check_session)

@@ -1,0 +1,1 @@
+"""Transactional outbox: notifications written with the business change, dispatched by Celery."""

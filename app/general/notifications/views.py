@@ -1,0 +1,4 @@
+"""Placeholder: replaced by the notifications views."""
+from flask import Blueprint
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")

@@ -1,0 +1,1 @@
+"""Organisation units: the district, its schools and their departments."""

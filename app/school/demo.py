@@ -1,0 +1,2 @@
+"""Placeholder: `flask demo load`."""
+COMMANDS = ()

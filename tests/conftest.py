@@ -1,0 +1,112 @@
+"""Shared fixtures: the app, a database rolled back after each test, clients, users by role.
+
+The database is TEST_DATABASE_URL (PostgreSQL in CI's second pass) or a SQLite file in a
+temporary directory. Tests marked `postgres` run only on PostgreSQL; tests marked `redis` and
+`browser` need those services and are skipped when absent unless STAFFROOM_REQUIRE_SERVICES=1,
+in which case a missing service fails the run.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+_TMP = Path(tempfile.mkdtemp(prefix="staffroom-tests-"))
+os.environ.setdefault("TEST_DATABASE_URL", f"sqlite:///{_TMP / 'test.sqlite'}")
+os.environ["STAFFROOM_ENV"] = "test"
+os.environ.setdefault("STAFFROOM_INSTANCE", str(_TMP / "instance"))
+os.environ.setdefault("AUDIT_CHECKPOINT_PATH", str(_TMP / "audit-checkpoints.jsonl"))
+
+from app import create_app  # noqa: E402
+from app.extensions import db as _db  # noqa: E402
+from config import TestConfig  # noqa: E402
+from tests import factories  # noqa: E402
+
+REQUIRE_SERVICES = os.environ.get("STAFFROOM_REQUIRE_SERVICES") == "1"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    dialect = sa.make_url(os.environ["TEST_DATABASE_URL"]).get_backend_name()
+    redis_up = _reachable("127.0.0.1", 6379)
+    chromium = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")).exists()
+    for item in items:
+        if "postgres" in item.keywords and dialect != "postgresql":
+            item.add_marker(pytest.mark.skip(reason="runs in the PostgreSQL pass"))
+        if "redis" in item.keywords and not redis_up and not REQUIRE_SERVICES:
+            item.add_marker(pytest.mark.skip(reason="Redis is not reachable on 127.0.0.1:6379"))
+        if "browser" in item.keywords and not chromium and not REQUIRE_SERVICES:
+            item.add_marker(pytest.mark.skip(reason="Chromium is not installed at /usr/bin/chromium"))
+
+
+def _reset_schema(app) -> None:
+    with app.app_context():
+        engine = _db.engine
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+        else:
+            _db.drop_all()
+        _db.create_all()
+
+
+@pytest.fixture(scope="session")
+def app():
+    application = create_app(TestConfig)
+    _reset_schema(application)
+    yield application
+
+
+@pytest.fixture
+def db(app):
+    """A session bound to one outer transaction that is rolled back after the test."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        outer = connection.begin()
+        original = _db.session
+        factory = orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        _db.session = orm.scoped_session(factory, scopefunc=lambda: "test")
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            if outer.is_active:
+                outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def org(db):
+    """A district with two schools (A and B), each with a department."""
+    return factories.make_district()
+
+
+@pytest.fixture
+def login_as(client, db, org):
+    """Log the test client in as a fresh user of `role` scoped to school A (second factor passed)."""
+
+    def _login(role: str = "admin", *, unit=None, user=None, fresh: bool = True):
+        user = user or factories.make_user(role=role, unit=unit or org.school_a)
+        factories.log_in(client, user, fresh=fresh)
+        return user
+
+    return _login

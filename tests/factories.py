@@ -1,0 +1,78 @@
+"""Test data builders: org units, users. Plain functions that add and flush."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from app.core.models import utcnow
+from app.extensions import db
+from app.general.auth.models import User, UserScope
+from app.general.org.models import OrgUnit
+
+_seq = itertools.count(1)
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def make_unit(kind: str, name: str, parent: OrgUnit | None = None, code: str | None = None) -> OrgUnit:
+    unit = OrgUnit(kind=kind, name=name, code=code or f"{kind[:3].upper()}{next(_seq)}", parent=parent)
+    db.session.add(unit)
+    db.session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    db.session.flush()
+    return unit
+
+
+@dataclass
+class District:
+    district: OrgUnit
+    school_a: OrgUnit
+    school_b: OrgUnit
+    dept_a: OrgUnit
+    dept_b: OrgUnit
+
+
+def make_district() -> District:
+    district = make_unit("district", "Test District")
+    school_a = make_unit("school", "School A", district)
+    school_b = make_unit("school", "School B", district)
+    return District(
+        district, school_a, school_b,
+        make_unit("department", "Maths A", school_a), make_unit("department", "Maths B", school_b),
+    )
+
+
+def make_user(role: str = "teacher", *, unit: OrgUnit | None = None, email: str | None = None,
+              password: str | None = TEST_PASSWORD, locale: str | None = "en", totp: bool = True) -> User:
+    from app.general.auth import passwords
+
+    n = next(_seq)
+    user = User(
+        email=email or f"{role}{n}@example.test",
+        display_name=f"{role.title()} {n}",
+        role=role,
+        locale=locale,
+        password_hash=passwords.hash_password(password) if password else None,
+    )
+    if totp and role in ("admin", "head"):
+        import pyotp
+
+        user.totp_secret = pyotp.random_base32()
+        user.totp_enabled_at = utcnow()
+    db.session.add(user)
+    if unit is not None:
+        user.scopes.append(UserScope(org_unit=unit))
+    db.session.flush()
+    return user
+
+
+def log_in(client, user: User, *, fresh: bool = True, second_factor: bool = True) -> None:
+    """Put an authenticated session into the test client's cookie, as the login page would."""
+    now = utcnow().isoformat()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = user.get_id()
+        sess["_fresh"] = True
+        sess["_auth_at"] = now
+        sess["_last_seen"] = now
+        if fresh:
+            sess["_fresh_at"] = now
+        sess["_2fa_ok"] = second_factor
