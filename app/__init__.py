@@ -123,6 +123,21 @@ def register_cli(app: Flask) -> None:
     register(app)
 
 
+class _OneLineFormatter(logging.Formatter):
+    """Escapes CR/LF so that user input inside a message cannot forge a log line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        head, sep, rest = text.partition("\nTraceback")
+        return head.replace("\r", "\\r").replace("\n", "\\n") + sep + rest
+
+
 def register_logging(app: Flask) -> None:
     level = getattr(logging, str(app.config.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    if not any(getattr(h, "_staffroom", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(_OneLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._staffroom = True
+        root.addHandler(handler)
+    root.setLevel(level)

@@ -18,6 +18,22 @@ from sqlalchemy import orm
 
 _TMP = Path(tempfile.mkdtemp(prefix="staffroom-tests-"))
 os.environ.setdefault("TEST_DATABASE_URL", f"sqlite:///{_TMP / 'test.sqlite'}")
+
+
+def _private_postgres_database() -> str | None:
+    """On PostgreSQL each test run gets its own database (<name>_<pid>), so concurrent runs never collide."""
+    url = sa.make_url(os.environ["TEST_DATABASE_URL"])
+    if url.get_backend_name() != "postgresql":
+        return None
+    from app.core.ensure_database import ensure
+
+    private = url.set(database=f"{url.database}_{os.getpid()}")
+    ensure(private.render_as_string(hide_password=False))
+    os.environ["TEST_DATABASE_URL"] = private.render_as_string(hide_password=False)
+    return private.database
+
+
+_PRIVATE_DB = _private_postgres_database()
 os.environ["STAFFROOM_ENV"] = "test"
 os.environ.setdefault("STAFFROOM_INSTANCE", str(_TMP / "instance"))
 os.environ.setdefault("AUDIT_CHECKPOINT_PATH", str(_TMP / "audit-checkpoints.jsonl"))
@@ -49,6 +65,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="Redis is not reachable on 127.0.0.1:6379"))
         if "browser" in item.keywords and not chromium and not REQUIRE_SERVICES:
             item.add_marker(pytest.mark.skip(reason="Chromium is not installed at /usr/bin/chromium"))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _PRIVATE_DB:
+        from app.core.ensure_database import drop
+
+        drop(os.environ["TEST_DATABASE_URL"])
 
 
 def _reset_schema(app) -> None:

@@ -18,5 +18,14 @@ def ensure(url: str) -> None:
     admin.dispose()
 
 
+def drop(url: str) -> None:
+    """Drop the PostgreSQL database named in URL (test runs clean up their private database)."""
+    target = sa.make_url(url)
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 if __name__ == "__main__":
     ensure(sys.argv[1])

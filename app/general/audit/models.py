@@ -25,6 +25,8 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(sa.String(80), nullable=False, index=True)
     subject_type: Mapped[str | None] = mapped_column(sa.String(60), nullable=True)
     subject_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    # Org-unit path ("/1/4/") of what the event concerns, so scoped admins see only their part.
+    scope_path: Mapped[str | None] = mapped_column(sa.String(400), nullable=True, index=True)
     changes: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
     prev_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)

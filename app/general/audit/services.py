@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from app.core.models import utcnow
 from app.extensions import db
-from app.general.audit.models import GENESIS_HASH, AuditEvent
+from app.general.audit.models import GENESIS_HASH, SQLITE_TRIGGERS, AuditEvent
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def canonical(event: AuditEvent) -> bytes:
         "action": event.action,
         "subject_type": event.subject_type,
         "subject_id": event.subject_id,
+        "scope_path": event.scope_path,
         "changes": event.changes,
     }
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -70,6 +71,13 @@ def _actor_fields(actor: Any) -> tuple[int | None, str]:
     return actor.id, actor.email
 
 
+def _scope_path(unit: Any, subject: Any) -> str | None:
+    from app.general.auth.policy import scope_unit_of
+
+    unit = unit if unit is not None else scope_unit_of(subject)
+    return getattr(unit, "path", None)
+
+
 def _lock_head() -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
@@ -83,10 +91,12 @@ def record(
     subject_id: Any = None,
     changes: dict | None = None,
     actor: Any = None,
+    unit: Any = None,
 ) -> AuditEvent:
     """Append one event to the chain in the current transaction (the caller commits).
 
-    `actor` is a user, the string "system", or None for whoever is logged in.
+    `actor` is a user, the string "system", or None for whoever is logged in. `unit` is the org
+    unit the event concerns (derived from the subject when it declares one).
     """
     if subject is not None:
         subject_type = subject_type or type(subject).__name__
@@ -107,6 +117,7 @@ def record(
         action=action,
         subject_type=subject_type,
         subject_id=None if subject_id is None else str(subject_id),
+        scope_path=_scope_path(unit, subject),
         changes=_plain(changes or {}),
         prev_hash=prev_hash,
     )
@@ -152,6 +163,11 @@ def _walk(key: bytes) -> tuple[VerifyResult, dict[int, str]]:
 
 def _trigger_problem() -> str | None:
     bind = db.session.get_bind()
+    if bind.dialect.name == "sqlite":
+        count = db.session.execute(
+            sa.text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'")
+        ).scalar()
+        return None if count == len(SQLITE_TRIGGERS) else "the append-only triggers are missing"
     if bind.dialect.name != "postgresql":
         return None
     state = db.session.execute(
@@ -227,3 +243,8 @@ def write_checkpoint(path: str | None = None) -> dict | None:
         fh.flush()
         os.fsync(fh.fileno())
     return entry
+
+
+def canonical_changes(event: AuditEvent) -> str:
+    """The event's changes as compact, stable JSON (for display and export)."""
+    return json.dumps(event.changes, sort_keys=True, ensure_ascii=False)

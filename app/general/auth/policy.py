@@ -14,7 +14,7 @@ from typing import Any
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
-from app.general.auth.models import Role
+from app.general.auth.models import Role, User
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ def scope_unit_of(obj: Any):
         return None
     if isinstance(obj, OrgUnit):
         return obj
+    if isinstance(obj, User):
+        return obj.scopes[0].org_unit if obj.scopes else None
     return getattr(obj, "scope_unit", None)
 
 

@@ -1,6 +1,7 @@
 """Session rules checked on every request: epoch, idle and absolute timeouts, second factor, locale."""
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 
@@ -59,6 +60,21 @@ def is_fresh() -> bool:
     """True when the user re-entered their password within FRESH_LOGIN_WINDOW."""
     fresh_at = _ts("_fresh_at")
     return fresh_at is not None and utcnow() - fresh_at <= current_app.config["FRESH_LOGIN_WINDOW"]
+
+
+def fresh_login_required(view):
+    """Sensitive actions (exports of personal data, signing, approving departures) need a recent password."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user.is_authenticated and not is_fresh():
+            flash(login_manager.needs_refresh_message, login_manager.needs_refresh_message_category)
+            return redirect(url_for("auth.reauthenticate", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    if hasattr(view, "_access_rule"):
+        wrapped._access_rule = view._access_rule
+    return wrapped
 
 
 def _expired() -> str | None:
