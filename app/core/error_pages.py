@@ -13,6 +13,12 @@ from app.core.net import is_safe_next
 log = logging.getLogger(__name__)
 
 
+_BARE_500 = (
+    "<!doctype html><title>Error</title><h1>Something went wrong</h1>"
+    "<p>An unexpected error occurred. Reference: <code>{request_id}</code></p>"
+)
+
+
 def _wants_json() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
@@ -69,8 +75,12 @@ def register(app: Flask) -> None:
     def server_error(_e):
         from app.extensions import db
 
-        db.session.rollback()
-        return _page(500, _("Something went wrong"), _("An unexpected error occurred. It has been logged."))
+        try:
+            db.session.rollback()
+            return _page(500, _("Something went wrong"), _("An unexpected error occurred. It has been logged."))
+        except Exception:  # the error page itself failed: answer with a bare page, still generic
+            log.exception("error page failed")
+            return _BARE_500.format(request_id=g.get("request_id", "")), 500
 
     @app.errorhandler(DomainError)
     def domain_error(e: DomainError):
