@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/staffroom_test
 
-.PHONY: run test test-sqlite test-postgres install translations migrate demo bench lint clean
+.PHONY: run test test-sqlite test-postgres install translations extract-translations migrate demo bench lint clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -56,3 +56,8 @@ lint: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Re-extract every translatable string and merge it into the Chinese catalogue (then translate the new entries).
+extract-translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -q -F translations/babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+	$(VENV)/bin/pybabel update -q -i translations/messages.pot -d translations -l zh --no-fuzzy-matching

@@ -86,8 +86,21 @@ def _reset_schema(app) -> None:
         _db.create_all()
 
 
+def _compile_translations() -> None:
+    """Compile the .po catalogues (make does this too; a plain `pytest` run must not depend on it)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(__file__).resolve().parent.parent.glob("translations/*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as src, mo.open("wb") as dst:
+                write_mo(dst, read_po(src))
+
+
 @pytest.fixture(scope="session")
 def app():
+    _compile_translations()
     application = create_app(TestConfig)
     _reset_schema(application)
     yield application
