@@ -141,6 +141,8 @@ class Config:
     NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "6"))
     NOTIFY_BACKOFF_SECONDS = int(os.environ.get("NOTIFY_BACKOFF_SECONDS", "30"))
     NOTIFY_STALE_SENDING_SECONDS = int(os.environ.get("NOTIFY_STALE_SENDING_SECONDS", "600"))
+    # After a commit that wrote outbox rows, enqueue their dispatch at once (off in unit tests: nothing is published)
+    NOTIFY_ENQUEUE_ON_COMMIT = _bool("NOTIFY_ENQUEUE_ON_COMMIT", True)
 
     CELERY = celery_settings(os.environ.get("CELERY_BROKER_URL", "") or embedded_broker_url())
     if not os.environ.get("CELERY_BROKER_URL"):
@@ -178,6 +180,7 @@ class TestConfig(Config):
     PREFERRED_URL_SCHEME = "http"
     MAIL_BACKEND = "memory"
     SMS_BACKEND = "memory"
+    NOTIFY_ENQUEUE_ON_COMMIT = False
     RATELIMIT_STORAGE_URI = "memory://"
     SERVER_NAME = None
 

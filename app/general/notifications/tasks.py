@@ -1,1 +1,55 @@
-"""Placeholder."""
+"""Celery tasks of the outbox: deliver one row; sweep for rows that were never or only half delivered."""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from app.extensions import db
+from app.general.notifications import dispatch as delivery
+from app.general.notifications import outbox
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="notifications.dispatch", acks_late=True)
+def dispatch(notification_id: int) -> str:
+    """Deliver one outbox row: claim it, send it with its idempotency key, record the outcome."""
+    if not delivery.claim(notification_id):
+        db.session.rollback()
+        log.info("notification %s not due or already taken; skipped", notification_id)
+        return "skipped"
+    db.session.commit()  # the claim (and the counted attempt) survives even if this worker dies now
+    message = delivery.load_message(notification_id)
+    db.session.rollback()  # hold no transaction open while the provider is called
+    try:
+        delivery.send_message(message)
+    except Exception as exc:
+        return _after_failure(notification_id, exc)
+    delivery.record_success(notification_id)
+    db.session.commit()
+    log.info("notification %s sent by %s", notification_id, message.channel)
+    return "sent"
+
+
+def _after_failure(notification_id: int, exc: Exception) -> str:
+    if not isinstance(exc, delivery.DeliveryError):
+        log.exception("notification %s: backend error", notification_id)
+    delay = delivery.record_failure(notification_id, exc)
+    db.session.commit()
+    if delay is None:
+        return "failed"
+    countdown = delivery.schedule_countdown(delay)
+    if countdown is not None:
+        outbox.enqueue([notification_id], countdown=countdown)
+    return "retrying"
+
+
+@shared_task(name="notifications.sweep_pending")
+def sweep_pending(grace_seconds: int | None = None) -> int:
+    """Re-enqueue due pending rows and reclaim rows stuck in 'sending'; safe to run twice."""
+    ids = delivery.sweep(grace_seconds=grace_seconds)
+    db.session.commit()
+    queued = outbox.enqueue(ids)
+    log.info("sweep: %s notification(s) due, %s enqueued", len(ids), queued)
+    return queued

@@ -1,0 +1,71 @@
+"""The relay from the outbox to Celery: ids of rows written in a transaction are enqueued after it commits.
+
+A rollback drops them (nothing was written, so nothing is sent). A broker that is down at that moment
+is logged and ignored: the row is safe in the database and the beat sweep enqueues it later.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy import orm
+
+log = logging.getLogger(__name__)
+
+_INFO_KEY = "notifications.enqueue_after_commit"
+DISPATCH_TASK = "notifications.dispatch"
+# One quick retry: a web request must not hang on a broker that is away; the sweep is the safety net.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
+def enqueue_after_commit(session: orm.Session, notification_id: int) -> None:
+    """Remember a row written in this transaction so that it is dispatched once the transaction commits."""
+    session.info.setdefault(_INFO_KEY, set()).add(notification_id)
+
+
+def _after_commit(session: orm.Session) -> None:
+    ids = session.info.pop(_INFO_KEY, None)
+    if ids and has_app_context():
+        enqueue(sorted(ids))
+
+
+def _after_soft_rollback(session: orm.Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the whole transaction is gone, not just a savepoint
+        session.info.pop(_INFO_KEY, None)
+
+
+def install() -> None:
+    """Listen on every SQLAlchemy session (idempotent)."""
+    if not sa.event.contains(orm.Session, "after_commit", _after_commit):
+        sa.event.listen(orm.Session, "after_commit", _after_commit)
+        sa.event.listen(orm.Session, "after_soft_rollback", _after_soft_rollback)
+
+
+def publish(notification_id: int, countdown: float | None = None) -> None:
+    """Send one dispatch message through the current application's Celery app."""
+    celery_app = current_app.extensions["celery"]
+    celery_app.send_task(
+        DISPATCH_TASK, args=[notification_id], countdown=countdown,
+        retry=True, retry_policy=PUBLISH_RETRY_POLICY,
+    )
+
+
+def enqueue(ids: Iterable[int], countdown: float | None = None) -> int:
+    """Publish dispatch messages; a broker failure is logged, not raised (the sweep will catch up).
+
+    NOTIFY_ENQUEUE_ON_COMMIT=False (the unit tests) turns all publishing off.
+    """
+    if not current_app.config.get("NOTIFY_ENQUEUE_ON_COMMIT", True):
+        return 0
+    sent = 0
+    for notification_id in ids:
+        try:
+            publish(notification_id, countdown)
+        except Exception:  # kombu raises many types for "broker away"; none of them may fail the caller
+            log.warning("could not enqueue notification %s; the sweep will pick it up", notification_id,
+                        exc_info=True)
+            return sent
+        sent += 1
+    return sent
