@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import g, request_started
 from sqlalchemy import orm
 
 _TMP = Path(tempfile.mkdtemp(prefix="staffroom-tests-"))
@@ -123,6 +124,19 @@ def db(app):
             if outer.is_active:
                 outer.rollback()
             connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_g_per_request():
+    """Requests run inside the test's app context, so `g` would outlive a request: Flask-Login's cached
+    user, Flask-WTF's token and Flask-Babel's locale would leak into the next request. Start each empty."""
+
+    def _clear(_sender, **_extra):
+        vars(g._get_current_object()).clear()
+
+    request_started.connect(_clear)
+    yield
+    request_started.disconnect(_clear)
 
 
 @pytest.fixture
