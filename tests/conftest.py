@@ -43,6 +43,7 @@ from app import create_app  # noqa: E402
 from app.extensions import db as _db  # noqa: E402
 from config import TestConfig  # noqa: E402
 from tests import factories  # noqa: E402
+from tests.stubs.network import block_outside_network  # noqa: E402,F401  (autouse: no test reaches the network)
 
 REQUIRE_SERVICES = os.environ.get("STAFFROOM_REQUIRE_SERVICES") == "1"
 
@@ -113,6 +114,8 @@ def db(app):
     with app.app_context():
         connection = _db.engine.connect()
         outer = connection.begin()
+        if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN")  # pysqlite defers BEGIN: without it a test's commit() would stick
         original = _db.session
         factory = orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
         _db.session = orm.scoped_session(factory, scopefunc=lambda: "test")
