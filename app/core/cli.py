@@ -13,6 +13,7 @@ CLI_MODULES = (
     "app.general.auth.cli",
     "app.general.audit.cli",
     "app.general.notifications.cli",
+    "app.general.org.cli",
     "app.school.demo",
 )
 
