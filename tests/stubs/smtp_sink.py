@@ -42,38 +42,37 @@ class _Handler(socketserver.StreamRequestHandler):
         self.wfile.flush()
 
     def handle(self) -> None:
-        state: SinkState = self.server.state
         self._reply("220 sink.test ESMTP ready")
-        mail_from, rcpts = "", []
+        self.envelope: dict = {"from": "", "rcpts": []}
         while True:
             raw = self.rfile.readline()
             if not raw:
                 return
             command = raw.decode("utf-8", "replace").strip()
-            verb = command[:4].upper()
-            if verb == "EHLO":
-                self._reply("250-sink.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760")
-            elif verb == "HELO":
-                self._reply("250 sink.test")
-            elif verb == "MAIL":
-                mail_from, rcpts = command[10:].split()[0].strip("<>"), []
-                self._reply("250 OK")
-            elif verb == "RCPT":
-                if state.mode == "reject":
-                    self._reply("550 5.1.1 no such user")
-                else:
-                    rcpts.append(command[8:].split()[0].strip("<>"))
-                    self._reply("250 OK")
-            elif verb == "DATA":
-                if not self._data(state, mail_from, rcpts):
-                    return
-            elif verb in ("RSET", "NOOP"):
-                self._reply("250 OK")
-            elif verb == "QUIT":
-                self._reply("221 bye")
+            if not self._command(command[:4].upper(), command):
                 return
-            else:
-                self._reply("502 not implemented")
+
+    def _command(self, verb: str, command: str) -> bool:
+        """Answer one command; False ends the session."""
+        state: SinkState = self.server.state
+        if verb == "EHLO":
+            self._reply("250-sink.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760")
+        elif verb == "MAIL":
+            self.envelope = {"from": command[10:].split()[0].strip("<>"), "rcpts": []}
+            self._reply("250 OK")
+        elif verb == "RCPT" and state.mode == "reject":
+            self._reply("550 5.1.1 no such user")
+        elif verb == "RCPT":
+            self.envelope["rcpts"].append(command[8:].split()[0].strip("<>"))
+            self._reply("250 OK")
+        elif verb == "DATA":
+            return self._data(state, self.envelope["from"], self.envelope["rcpts"])
+        elif verb == "QUIT":
+            self._reply("221 bye")
+            return False
+        else:
+            self._reply("250 OK" if verb in ("HELO", "RSET", "NOOP") else "502 not implemented")
+        return True
 
     def _data(self, state: SinkState, mail_from: str, rcpts: list[str]) -> bool:
         self._reply("354 end with <CRLF>.<CRLF>")
@@ -108,7 +107,7 @@ class SmtpSink:
         self._server = _Server((host, 0), _Handler)
         self._server.state = self.state
         self.host, self.port = self._server.server_address[:2]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="smtp-sink", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="smtp-sink", daemon=True)
 
     def __enter__(self) -> SmtpSink:
         self._thread.start()
