@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import functools
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app, flash, has_request_context, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from app.core.models import utcnow
 from app.extensions import db, login_manager
@@ -27,6 +27,9 @@ login_manager.login_message_category = "info"
 login_manager.needs_refresh_message = _l("Please confirm your password to continue.")
 login_manager.needs_refresh_message_category = "info"
 login_manager.session_protection = "basic"
+
+# Remember-me never lasts longer than this, whatever REMEMBER_COOKIE_DURATION says.
+MAX_REMEMBER = timedelta(days=7)
 
 
 @login_manager.user_loader
@@ -54,6 +57,41 @@ def start_session(user: User, *, second_factor_passed: bool) -> None:
     session["_last_seen"] = now
     session["_fresh_at"] = now
     session["_2fa_ok"] = second_factor_passed or not user.needs_second_factor
+
+
+def _remember_duration() -> timedelta:
+    return min(current_app.config.get("REMEMBER_COOKIE_DURATION") or MAX_REMEMBER, MAX_REMEMBER)
+
+
+def log_in(user: User, *, remember: bool) -> None:
+    """Log `user` in on a new session: whatever the browser carried before is dropped (no fixation)."""
+    session.clear()
+    login_user(user, remember=remember, duration=_remember_duration())
+    start_session(user, second_factor_passed=False)
+
+
+def log_out() -> None:
+    """Forget the session and the remember-me cookie of this browser (the caller bumps the epoch)."""
+    session.clear()
+    logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
+
+
+def keep_this_browser(user: User) -> None:
+    """After the epoch was bumped (password change), re-issue this browser's login with the new epoch."""
+    had_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+    login_user(user, remember=had_cookie, duration=_remember_duration())
+
+
+def mark_second_factor_passed() -> None:
+    """The second factor was checked: the session may open every page, and counts as fresh."""
+    now = utcnow().isoformat()
+    session["_2fa_ok"] = True
+    session["_fresh_at"] = now
+
+
+def mark_fresh() -> None:
+    """The password (and second factor) were just re-entered."""
+    session["_fresh_at"] = utcnow().isoformat()
 
 
 def is_fresh() -> bool:
