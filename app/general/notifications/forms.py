@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 
@@ -12,13 +13,13 @@ class DeliveryFilterForm(FlaskForm):
         csrf = False
 
     state = SelectField(_l("State"), default="attention", choices=[
-        ("attention", _l("Needs attention (failed or stuck)")),
-        ("failed", _l("Failed")),
-        ("stuck", _l("Stuck in sending")),
-        ("pending", _l("Waiting to be sent")),
-        ("sent", _l("Sent")),
+        SelectChoice("attention", _l("Needs attention (failed or stuck)")),
+        SelectChoice("failed", _l("Failed")),
+        SelectChoice("stuck", _l("Stuck in sending")),
+        SelectChoice("pending", _l("Waiting to be sent")),
+        SelectChoice("sent", _l("Sent")),
     ])
     channel = SelectField(_l("Channel"), default="", choices=[
-        ("", _l("Any")), ("email", _l("E-mail")), ("sms", _l("SMS")),
+        SelectChoice("", _l("Any")), SelectChoice("email", _l("E-mail")), SelectChoice("sms", _l("SMS")),
     ])
     q = StringField(_l("Recipient, template or subject"), validators=[Optional(), Length(max=100)])
