@@ -77,3 +77,16 @@ def test_self_service_dashboards_show_no_management_links(client, org, login_as,
     html = client.get("/").get_data(as_text=True)
     assert 'href="/org/"' not in html and 'href="/audit/"' not in html
     assert "Recent activity" not in html
+
+
+def test_every_stylesheet_and_script_of_the_page_is_served(client, org, login_as):
+    import re
+
+    login_as("admin", unit=org.school_a)
+    html = client.get("/").get_data(as_text=True)
+    assets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html) + re.findall(r'<script src="([^"]+)"', html)
+    assert len(assets) >= 4
+    for url in assets:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        response.close()
