@@ -222,7 +222,11 @@ def usable_recovery_code(user: User) -> str | None:
 
 
 def _where(user: User) -> str:
-    return ", ".join(scope.org_unit.name for scope in user.scopes)
+    def label(unit: OrgUnit) -> str:
+        school = unit.school
+        return f"{school.name} · {unit.name}" if school is not None and school is not unit else unit.name
+
+    return ", ".join(label(scope.org_unit) for scope in user.scopes)
 
 
 def _second_factor_lines(user: User, at: float | None) -> list[str]:

@@ -35,6 +35,13 @@ def test_admin_of_school_a_sees_only_school_a_in_the_tree(client, org, login_as)
     assert "School B" not in html and "Maths B" not in html and "Test District" not in html
 
 
+def test_deactivate_is_offered_only_for_units_with_nothing_active_inside(client, org, login_as):
+    login_as("admin", unit=org.school_a)
+    html = client.get("/org/").get_data(as_text=True)
+    assert f"/org/{org.school_a.id}/deactivate" not in html
+    assert f"/org/{org.dept_a.id}/deactivate" in html
+
+
 def test_district_admin_sees_the_whole_district(client, org, login_as):
     login_as("admin", unit=org.district)
     html = client.get("/org/").get_data(as_text=True)
