@@ -68,6 +68,7 @@ def embedded_broker_options() -> dict:
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),
         "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),  # kombu's default is ./control, relative to the working directory
         "store_processed": False,
         "visibility_timeout": 3600,
     }
