@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	@$(VENV)/bin/pybabel compile -q -d translations
+	@$(VENV)/bin/pybabel -q compile -d translations
 
 migrate: install
 	STAFFROOM_ENV=development $(FLASK) db upgrade
@@ -59,5 +59,5 @@ clean:
 
 # Re-extract every translatable string and merge it into the Chinese catalogue (then translate the new entries).
 extract-translations: $(STAMP)
-	$(VENV)/bin/pybabel extract -q -F translations/babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
-	$(VENV)/bin/pybabel update -q -i translations/messages.pot -d translations -l zh --no-fuzzy-matching
+	$(VENV)/bin/pybabel -q extract -F translations/babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+	$(VENV)/bin/pybabel -q update -i translations/messages.pot -d translations -l zh --no-fuzzy-matching
