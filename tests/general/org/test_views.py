@@ -173,3 +173,10 @@ def test_an_admin_without_any_scope_gets_an_empty_state(client, org, login_as):
     html = client.get("/org/").get_data(as_text=True)
     assert _listed_codes(html) == set()
     assert "not assigned to a district, school or department" in html
+
+
+def test_the_tree_speaks_chinese_to_a_chinese_user(client, org):
+    user = factories.make_user(role="admin", unit=org.school_a, locale="zh")
+    factories.log_in(client, user)
+    html = client.get("/org/").get_data(as_text=True)
+    assert "组织架构" in html and "添加部门" in html
