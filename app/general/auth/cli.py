@@ -34,8 +34,7 @@ def create_admin(email: str, display_name: str, scope_code: str | None, password
     password = _read_password(password_stdin)
     try:
         user = services.create_admin(email=email, display_name=display_name, password=password, scope_code=scope_code)
-    except DomainError as exc:
-        db.session.rollback()
+    except DomainError as exc:  # refused before anything was written
         raise click.ClickException(exc.message) from exc
     db.session.commit()
     scopes = ", ".join(s.org_unit.code for s in user.scopes) or "none"

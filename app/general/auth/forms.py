@@ -36,6 +36,10 @@ def role_choices() -> list[SelectChoice]:
     return [SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()]
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 class PasswordRules:
     """WTForms validator applying passwords.password_problem (length, common list, not the e-mail)."""
 
@@ -159,7 +163,7 @@ class UserEditForm(FlaskForm):
 
 
 class UserCreateForm(UserEditForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip])
     submit = SubmitField(_l("Create and send invitation"))
 
     def __iter__(self):  # the e-mail comes first on the page

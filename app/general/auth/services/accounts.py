@@ -134,12 +134,13 @@ def update_user(target: User, *, actor: Any, display_name: str, role: str, unit_
     :raises NotAllowed: outside the actor's reach, or an admin changing their own role or scopes.
     """
     _ensure_reach(actor, target)
-    units, role = _units_for(actor, unit_ids), _check_role(role)
+    # Everything is checked before anything changes, so a refusal leaves the user untouched.
+    name, role, units = _clean_name(display_name), _check_role(role), _units_for(actor, unit_ids)
+    phone, locale = (phone or "").strip() or None, _check_locale(locale)
     before = _snapshot(target)
     if _is_self(actor, target) and (role != target.role or sorted(u.code for u in units) != before["scopes"]):
         raise NotAllowed(_("You cannot change your own role or scopes; ask another administrator."))
-    target.display_name, target.role = _clean_name(display_name), role
-    target.phone, target.locale = (phone or "").strip() or None, _check_locale(locale)
+    target.display_name, target.role, target.phone, target.locale = name, role, phone, locale
     _set_scopes(target, units)
     db.session.flush()
     after = _snapshot(target)

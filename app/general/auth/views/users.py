@@ -51,8 +51,7 @@ def user_new():
                 actor=_actor(), email=form.email.data, display_name=form.display_name.data, role=form.role.data,
                 unit_ids=form.scopes.data, phone=form.phone.data, locale=form.locale.data,
             )
-        except DomainError as error:
-            db.session.rollback()
+        except DomainError as error:  # refused before anything was written
             show_error(form, error, "email")
         else:
             db.session.commit()
@@ -76,14 +75,13 @@ def user_edit(user_id: int):
         try:
             services.update_user(user, actor=actor, display_name=form.display_name.data, role=form.role.data,
                                  unit_ids=form.scopes.data, phone=form.phone.data, locale=form.locale.data)
-        except DomainError as error:
-            db.session.rollback()
+        except DomainError as error:  # refused before anything was written
             show_error(form, error, "display_name")
         else:
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for(".user_edit", user_id=user.id))
-    return render_template("auth/users/form.html", form=form, user=user, action_form=forms.ConfirmForm())
+    return render_template("auth/users/form.html", form=form, user=user)
 
 
 def _act(user_id: int, service, message: str):
