@@ -103,7 +103,8 @@ def _compile_translations() -> None:
 @pytest.fixture(scope="session")
 def app():
     _compile_translations()
-    application = create_app(TestConfig)
+    # config.py was imported before the private database was chosen: pass the URL explicitly
+    application = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=os.environ["TEST_DATABASE_URL"])
     _reset_schema(application)
     yield application
 

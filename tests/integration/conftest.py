@@ -65,12 +65,13 @@ def sms_gateway():
 
 
 @pytest.fixture(scope="session")
-def integration_settings(redis_db, smtp_sink, sms_gateway) -> dict:
+def integration_settings(app, redis_db, smtp_sink, sms_gateway) -> dict:
     """Configuration shared by the in-process app and the worker: broker, queue, loopback backends, fast retries."""
     return {
         "broker_url": f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
         "queue": f"staffroom-test-{secrets.token_hex(6)}",
         "overrides": {
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],  # the database the `app` fixture built
             "MAIL_BACKEND": "tests.stubs.backends:PoisonAwareSmtp",
             "MAIL_SERVER": smtp_sink.host, "MAIL_PORT": smtp_sink.port, "MAIL_TIMEOUT": 10,
             "SMS_BACKEND": "http", "SMS_GATEWAY_URL": sms_gateway.url, "SMS_GATEWAY_TOKEN": SMS_TOKEN,
