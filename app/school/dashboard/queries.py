@@ -6,18 +6,13 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.general.audit.models import AuditEvent
 from app.general.audit.queries import visible_to
-from app.general.notifications.models import Channel, Notification
+from app.general.notifications.models import Notification
+from app.general.notifications.queries import inbox
 
 
 def latest_inbox(user, limit: int = 5) -> list[Notification]:
-    """The user's newest in-portal messages."""
-    stmt = (
-        sa.select(Notification)
-        .where(Notification.recipient_user_id == user.id, Notification.channel == Channel.INBOX.value)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(limit)
-    )
-    return list(db.session.scalars(stmt))
+    """The user's newest in-portal messages (the inbox page's own query, cut to `limit`)."""
+    return list(db.session.scalars(inbox(user).limit(limit)))
 
 
 def recent_audit_events(user, limit: int = 10) -> list[AuditEvent]:
