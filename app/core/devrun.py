@@ -80,6 +80,7 @@ class Supervisor:
         self._stop_requested.set()
 
     def start(self) -> None:
+        """Start every child in its own session, with a thread that copies its output line by line."""
         for spec in self.specs:
             process = subprocess.Popen(  # noqa: S603 (argv is built from our own constants)
                 list(spec.argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -153,6 +154,7 @@ class Supervisor:
 
 
 def port_open(host: str, port: int) -> bool:
+    """True once something accepts connections on host:port (the web server is up)."""
     try:
         with socket.create_connection((host, port), timeout=0.5):
             return True
@@ -177,6 +179,7 @@ def banner(host: str, port: int) -> str:
 
 
 def main() -> int:
+    """Run web, worker and beat until Ctrl-C/SIGTERM (exit 0) or until one of them ends (exit non-zero)."""
     from config import INSTANCE_DIR
 
     host = os.environ.get("HOST", "127.0.0.1")
