@@ -149,14 +149,18 @@ class UserFilterForm(FlaskForm):
     q = SearchField(_l("Name or e-mail"), validators=[Optional(), Length(max=100)])
     role = SelectField(_l("Role"), choices=[SelectChoice("", _l("Any role")), *role_choices()], validators=[Optional()])
     status = SelectField(_l("Status"), validators=[Optional()], default="active", choices=[
-        SelectChoice("active", _l("Active")), SelectChoice("inactive", _l("Deactivated")), SelectChoice("all", _l("All"))])
+        SelectChoice("active", _l("Active")), SelectChoice("inactive", _l("Deactivated")),
+        SelectChoice("all", _l("All")),
+    ])
 
 
 class UserEditForm(FlaskForm):
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    role = SelectField(_l("Role"), choices=role_choices())
-    scopes = SelectMultipleField(_l("Scopes"), coerce=int, validators=[DataRequired()],
-                                 description=_l("The schools or departments this person works in."))
+    role = SelectField(_l("Role"), choices=role_choices(), default=Role.TEACHER.value)
+    scopes = SelectMultipleField(
+        _l("Scopes"), coerce=int, validators=[DataRequired()], render_kw={"size": 6},
+        description=_l("The schools or departments this person works in. Hold Ctrl (⌘ on a Mac) to choose several."),
+    )
     phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=40)], render_kw={"autocomplete": "tel"})
     locale = SelectField(_l("Language for messages"), choices=language_choices())
     submit = SubmitField(_l("Save"))

@@ -4,12 +4,14 @@ from __future__ import annotations
 import functools
 import logging
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, has_request_context, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from app.core.models import utcnow
+from app.core.net import is_safe_next
 from app.extensions import db, login_manager
 from app.general.auth.models import User
 
@@ -100,6 +102,17 @@ def is_fresh() -> bool:
     return fresh_at is not None and utcnow() - fresh_at <= current_app.config["FRESH_LOGIN_WINDOW"]
 
 
+def _return_path() -> str | None:
+    """Where to go back after re-authenticating: this page, or for a form post the page that held the form."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host:
+        return None
+    path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return path if is_safe_next(path) else None
+
+
 def fresh_login_required(view):
     """Sensitive actions (exports of personal data, signing, approving departures) need a recent password."""
 
@@ -107,7 +120,7 @@ def fresh_login_required(view):
     def wrapped(*args, **kwargs):
         if current_user.is_authenticated and not is_fresh():
             flash(login_manager.needs_refresh_message, login_manager.needs_refresh_message_category)
-            return redirect(url_for("auth.reauthenticate", next=request.full_path.rstrip("?")))
+            return redirect(url_for("auth.reauthenticate", next=_return_path()))
         return view(*args, **kwargs)
 
     if hasattr(view, "_access_rule"):

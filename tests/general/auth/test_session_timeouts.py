@@ -128,3 +128,13 @@ def test_reauthentication_ignores_an_unsafe_next(client, org, login_as):
     response = client.post("/auth/reauthenticate", data={"password": factories.TEST_PASSWORD,
                                                          "next": "//evil.example/steal"})
     assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_a_stale_form_post_returns_to_the_form_after_reauthentication(client, org, login_as):
+    login_as("admin", fresh=False)
+    head = factories.make_user("head", unit=org.school_a)
+    form_page = f"/auth/users/{head.id}/reset-second-factor"
+    response = client.post(form_page, headers={"Referer": f"http://localhost{form_page}?from=list"})
+    assert response.headers["Location"] == f"/auth/reauthenticate?next={form_page}?from%3Dlist"
+    foreign = client.post(form_page, headers={"Referer": "https://evil.example/auth/account"})
+    assert foreign.headers["Location"] == "/auth/reauthenticate"

@@ -13,6 +13,7 @@ from app.general.auth.policy import AUTHENTICATED, public, requires
 from app.general.auth.views import bp
 from app.general.auth.views.common import next_or_home, safe_next, show_error
 
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @throttle.login_limits
