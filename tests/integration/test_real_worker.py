@@ -6,6 +6,8 @@ Every row here is really committed (the worker is another process); `committed_d
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
 
 import pytest
@@ -15,7 +17,7 @@ from app.general.notifications import tasks
 from app.general.notifications.backends import delivery_key
 from app.general.notifications.dispatch import WORKER_LOST
 from app.general.notifications.services import notify, notify_user
-from tests.integration.conftest import celery_current
+from tests.integration.conftest import LOCK_KEY, celery_current
 
 pytestmark = pytest.mark.redis
 
@@ -184,3 +186,58 @@ def test_a_stuck_worker_answers_pings_but_not_the_canary(worker, committed_db, i
     sms_gateway.state.release.set()  # the provider lets go: the send fails, is retried, and is accepted once
     _wait_status(worker, committed_db, key, "sent")
     assert list(sms_gateway.state.accepted).count(delivery_key(key)) == 1
+
+
+def test_a_warm_shutdown_mid_delivery_finishes_the_delivery(worker, committed_db, sms_gateway):
+    """F3 (warm): SIGTERM lets the running task finish before the worker exits."""
+    sms_gateway.state.mode = "hang"
+    key = _sms(committed_db, "f3-warm")
+    assert sms_gateway.state.hanging.wait(DELIVERY_TIMEOUT), "the SMS never reached the gateway"
+    sms_gateway.state.mode = "ok"
+    threading.Timer(1.0, sms_gateway.state.release.set).start()  # the provider lets go while the worker drains
+    worker.shutdown(signal.SIGTERM)
+    row = committed_db.notification(key)
+    assert row.status == "pending" and row.attempts == 1  # the task finished (a failed send, rescheduled) ...
+    worker.start()  # ... and the next worker delivers it (the beat's sweep covers a retry lost in the shutdown)
+    time.sleep(1.5)
+    tasks.sweep_pending.run(grace_seconds=0)
+    _wait_status(worker, committed_db, key, "sent")
+    assert list(sms_gateway.state.accepted).count(delivery_key(key)) == 1
+
+
+def test_a_cold_shutdown_mid_delivery_is_recovered_by_the_sweep(worker, committed_db, sms_gateway, integration_app):
+    """F3 (cold): SIGQUIT stops mid-task; after a restart the stale claim is swept and re-sent once."""
+    sms_gateway.state.mode = "hang"
+    key = _sms(committed_db, "f3-cold")
+    assert sms_gateway.state.hanging.wait(DELIVERY_TIMEOUT), "the SMS never reached the gateway"
+    worker.shutdown(signal.SIGQUIT)
+    sms_gateway.state.mode = "ok"
+    sms_gateway.state.release.set()
+    worker.start()
+    _sweep_once_stale(integration_app)
+    _wait_status(worker, committed_db, key, "sent")
+    assert list(sms_gateway.state.accepted).count(delivery_key(key)) == 1
+
+
+def test_queued_deliveries_lost_with_redis_are_re_enqueued_by_the_sweep(worker, committed_db, sms_gateway, redis_db):
+    """F4: Redis restarts without persistence and drops every queued task; the outbox still has the rows."""
+    import redis
+
+    worker.shutdown(signal.SIGTERM)
+    keys = [committed_db.key(f"f4-{n}") for n in range(100)]
+    for n, key in enumerate(keys):
+        notify(template=NOTICE, channel="sms", key=key, address=f"+861380000{n:04d}", context=CONTEXT)
+    db.session.commit()  # 100 dispatch messages are now queued in Redis ...
+    client = redis.Redis(host="127.0.0.1", port=6379, db=redis_db)
+    lock = client.get(LOCK_KEY)
+    assert client.llen(worker.queue) >= len(keys)
+    client.flushdb()  # ... and lost, as when Redis restarts without persistence
+    client.set(LOCK_KEY, lock, ex=6 * 3600)
+    client.close()
+    worker.start()
+    time.sleep(1)
+    assert not {delivery_key(k) for k in keys} & set(sms_gateway.state.accepted)
+    assert tasks.sweep_pending.run(grace_seconds=0) >= len(keys)
+    worker.wait_for(lambda: all(_status(committed_db, k, "sent") for k in keys), 60, "all 100 to be sent")
+    accepted = list(sms_gateway.state.accepted)
+    assert all(accepted.count(delivery_key(k)) == 1 for k in keys)

@@ -133,6 +133,21 @@ class CeleryWorker:
             time.sleep(0.1)
         self.fail("the worker did not replace its killed pool process")
 
+    def shutdown(self, sig: int, timeout: float = 30.0) -> None:
+        """Send SIGTERM (warm: finish the running task) or SIGQUIT (cold: stop at once); wait for the exit."""
+        if self.proc is None:
+            return
+        children = self.children()
+        _kill(self.proc.pid, sig)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.fail(f"the worker did not exit within {timeout:.0f}s of signal {sig}")
+        for pid in children:
+            if _is_ours(pid, self.queue):
+                _kill(pid)
+        self.proc = None
+
     def kill(self) -> None:
         """SIGKILL the whole worker: the main process and its pool, each by PID."""
         if self.proc is None:
