@@ -34,12 +34,14 @@ def _inside_any(path_column, paths: list[str]):
     return sa.or_(*(path_column.startswith(path, autoescape=True) for path in paths))
 
 
-def units_reachable_by(actor: User) -> list[OrgUnit]:
-    """Active org units inside the actor's scopes (what an admin may hand out as scopes), tree order."""
+def units_reachable_by(actor: User, *, active_only: bool = True) -> list[OrgUnit]:
+    """Org units inside the actor's scopes (what an admin may hand out as scopes), in tree order."""
     paths = _scope_paths(actor)
     if not paths:
         return []
-    stmt = sa.select(OrgUnit).where(OrgUnit.is_active.is_(True), _inside_any(OrgUnit.path, paths))
+    stmt = sa.select(OrgUnit).where(_inside_any(OrgUnit.path, paths))
+    if active_only:
+        stmt = stmt.where(OrgUnit.is_active.is_(True))
     return list(db.session.scalars(stmt.order_by(OrgUnit.path)))
 
 

@@ -198,3 +198,16 @@ def test_the_create_and_edit_pages_offer_only_units_in_reach(client, org, login_
     html = client.get("/auth/users/new").get_data(as_text=True)
     offered = set(re.findall(r'<option[^>]*value="(\d+)"', html))
     assert offered == {str(org.school_a.id), str(org.dept_a.id)}
+
+
+def test_a_user_on_a_deactivated_unit_can_still_be_edited(client, org, login_as):
+    login_as("admin", unit=org.school_a)
+    user = factories.make_user("teacher", unit=org.dept_a)
+    org.dept_a.is_active = False
+    db.session.flush()
+    offered = set(re.findall(r'<option[^>]*value="(\d+)"', client.get("/auth/users/new").get_data(as_text=True)))
+    assert offered == {str(org.school_a.id)}
+    response = client.post(f"/auth/users/{user.id}", data={
+        "display_name": "Kept", "role": "teacher", "scopes": [org.dept_a.id], "locale": "en"})
+    assert response.status_code == 302
+    assert reload(user).display_name == "Kept"

@@ -72,7 +72,7 @@ def _units_for(actor: Any, unit_ids: list[int]) -> list[OrgUnit]:
     if not unit_ids:
         raise ValidationFailed(_("Choose at least one scope."), field="scopes")
     reachable = (
-        {u.id: u for u in queries.units_reachable_by(actor)} if actor != SYSTEM
+        {u.id: u for u in queries.units_reachable_by(actor, active_only=False)} if actor != SYSTEM
         else {u.id: u for u in db.session.scalars(sa.select(OrgUnit).where(OrgUnit.id.in_(unit_ids)))}
     )
     missing = [i for i in unit_ids if i not in reachable]

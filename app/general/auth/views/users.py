@@ -21,9 +21,11 @@ def _actor():
     return current_user._get_current_object()
 
 
-def _unit_choices(actor) -> list[SelectChoice]:
+def _unit_choices(actor, user=None) -> list[SelectChoice]:
+    """Active units in the admin's reach, plus (even if deactivated since) those the user already has."""
+    current = {s.org_unit_id for s in user.scopes} if user else set()
     return [SelectChoice(u.id, f"{'· ' * (u.path.count('/') - 2)}{u.name} ({u.code})")
-            for u in queries.units_reachable_by(actor)]
+            for u in queries.units_reachable_by(actor, active_only=False) if u.is_active or u.id in current]
 
 
 @bp.get("/users/")
@@ -70,7 +72,7 @@ def user_edit(user_id: int):
     form = forms.UserEditForm(data=None if request.method == "POST" else {
         "display_name": user.display_name, "role": user.role, "phone": user.phone, "locale": user.locale or "en",
         "scopes": [s.org_unit_id for s in user.scopes]})
-    form.scopes.choices = _unit_choices(actor)
+    form.scopes.choices = _unit_choices(actor, user)
     if form.validate_on_submit():
         try:
             services.update_user(user, actor=actor, display_name=form.display_name.data, role=form.role.data,
