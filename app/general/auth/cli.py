@@ -37,11 +37,9 @@ def create_admin(email: str, display_name: str, scope_code: str | None, password
     except DomainError as exc:  # refused before anything was written
         raise click.ClickException(exc.message) from exc
     db.session.commit()
-    scopes = ", ".join(s.org_unit.code for s in user.scopes) or "none"
+    scopes = ", ".join(s.org_unit.code for s in user.scopes)
     click.echo(f"administrator {user.email} created (scopes: {scopes}); "
                "they set up two-step verification at their first login")
-    if not user.scopes:
-        click.echo("warning: no org unit exists yet, so this admin reaches nothing until one is created", err=True)
 
 
 @users_cli.command("deactivate")

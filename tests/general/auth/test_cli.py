@@ -86,3 +86,10 @@ def test_deactivate_from_the_command_line(app, org):
     assert not user.is_active_account and user.session_epoch == epoch + 1
     assert events("auth.user_deactivated")[0].actor_label == "system"
     assert _run(app, "deactivate", "nobody@example.org").exit_code == 1
+
+
+def test_create_admin_needs_an_org_unit_to_scope(app, db):
+    result = _run(app, "create-admin", "--email", "early@example.org", "--name", "Early", "--password-stdin",
+                  input=STRONG + "\n")
+    assert result.exit_code == 1 and "flask org create" in result.output
+    assert _user("early@example.org") is None

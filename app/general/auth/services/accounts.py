@@ -202,14 +202,18 @@ def _admin_units(scope_code: str | None) -> list[OrgUnit]:
             raise ValidationFailed(_("No org unit has the code %(code)s.", code=scope_code), field="scope")
         return [unit]
     stmt = sa.select(OrgUnit).where(OrgUnit.parent_id.is_(None), OrgUnit.is_active.is_(True))
-    return list(db.session.scalars(stmt.order_by(OrgUnit.path)))
+    units = list(db.session.scalars(stmt.order_by(OrgUnit.path)))
+    if not units:  # an admin without a scope reaches nothing and could not be given one
+        raise ValidationFailed(_("No district or school exists yet: create one first with `flask org create`."),
+                               field="scope")
+    return units
 
 
 def create_admin(*, email: str, display_name: str, password: str, scope_code: str | None = None) -> User:
     """Create an administrator from the command line (the only way to get the first one).
 
     The admin gets a scope on the unit named by `scope_code`, else on every top-level unit.
-    :raises Conflict: e-mail in use. :raises ValidationFailed: weak password or unknown unit.
+    :raises Conflict: e-mail in use. :raises ValidationFailed: weak password, unknown unit, or no unit at all.
     """
     address = (email or "").strip().lower()
     if _email_taken(address):
