@@ -82,10 +82,7 @@ def record_success(notification_id: int, *, now: datetime | None = None) -> bool
 
 
 def record_failure(notification_id: int, error: BaseException, *, now: datetime | None = None) -> int | None:
-    """Back to pending with exponential backoff, or failed when permanent or out of attempts.
-
-    Returns the seconds until the next attempt, or None when the row ended failed (or is no longer ours).
-    """
+    """Back to pending with backoff (returns the delay), or failed when permanent or out of attempts (None)."""
     now = now or utcnow()
     row = db.session.get(Notification, notification_id, populate_existing=True)
     if row is None or row.status != Status.SENDING:

@@ -180,6 +180,7 @@ def test_the_message_is_rendered_in_the_recipients_locale(db, user_locale, reque
                  context=_notice(on=date(2025, 9, 1)))
     assert row.locale == expected
     assert ("2025年9月1日" if expected == "zh" else "September 1, 2025") in row.body_text
+    assert (f"{user.display_name}，您好" if expected == "zh" else f"Hello {user.display_name},") in row.body_text
 
 
 def test_the_locale_argument_serves_recipients_without_an_account(db):
