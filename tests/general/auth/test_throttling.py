@@ -6,7 +6,7 @@ import socket
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.extensions import db, limiter
 from app.general.auth.models import LoginAttempt
 from tests import factories
 from tests.general.auth.helpers import events, other_app, post_login
@@ -98,6 +98,7 @@ def test_login_is_still_throttled_when_the_redis_storage_is_down(app, db, org):
     with other_app(app, RATELIMIT_STORAGE_URI=dead_redis, LOGIN_LIMIT_PER_ACCOUNT="3 per 15 minutes") as offline:
         browser = offline.test_client()
         codes = [post_login(browser, "target@example.test", "wrong password 123").status_code for _ in range(4)]
+        assert limiter._storage_dead  # Redis was tried, failed, and the in-memory fallback counted
     assert codes == [200, 200, 200, 429]
 
 

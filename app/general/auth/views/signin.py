@@ -82,6 +82,8 @@ def two_factor_setup():
     user, target = current_user._get_current_object(), next_or_home(request.values.get("next"))
     if user.totp_enabled_at:
         return redirect(target if session.get("_2fa_ok") else url_for(".two_factor", next=target))
+    if not user.needs_second_factor:
+        return redirect(target)
     secret = twofactor.setup_secret(current_app.config["SECRET_KEY"], user)
     form = forms.TotpSetupForm(next=target)
     if form.validate_on_submit():
