@@ -206,6 +206,8 @@ class ProductionConfig(Config):
             problems.append("cookies must be Secure")
         if not config.get("MAX_CONTENT_LENGTH"):
             problems.append("an upload limit (MAX_UPLOAD_BYTES) is required")
+        if not (config.get("PUBLIC_BASE_URL") or "").startswith("https://"):
+            problems.append("PUBLIC_BASE_URL must be the https:// address of the portal (links in e-mails use it)")
         if config.get("MAIL_BACKEND") not in {"smtp"}:
             problems.append("MAIL_BACKEND must be smtp in production")
         if problems:

@@ -14,6 +14,7 @@ GOOD = {
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
     "MAIL_BACKEND": "smtp",
     "DEBUG": False,
+    "PUBLIC_BASE_URL": "https://staffroom.example.org",
 }
 
 
@@ -33,6 +34,8 @@ def test_production_starts_with_safe_settings():
         ({"REMEMBER_COOKIE_SECURE": False}, "Secure"),
         ({"MAX_CONTENT_LENGTH": None}, "upload limit"),
         ({"MAIL_BACKEND": "file"}, "MAIL_BACKEND"),
+        ({"PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL"),
+        ({"PUBLIC_BASE_URL": "http://staffroom.example.org"}, "PUBLIC_BASE_URL"),
     ],
 )
 def test_production_refuses_to_start_with_an_unsafe_setting(change, message):

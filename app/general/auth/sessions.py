@@ -147,8 +147,7 @@ def _check_session():
 
         record("auth.session_expired", subject=current_user, changes={"reason": reason})
         db.session.commit()
-        logout_user()
-        session.clear()
+        log_out()  # also deletes the remember-me cookie: a timeout is not undone by remember-me
         flash(_l("Your session has expired. Please log in again."), "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     now = utcnow().isoformat()
