@@ -71,6 +71,18 @@ def test_a_committed_notification_is_delivered_end_to_end(worker, committed_db, 
     assert sms_gateway.state.accepted[delivery_key(sms)]["to"] == "+8613800000001"
 
 
+def test_a_batch_written_in_one_transaction_is_all_delivered_once_without_a_sweep(worker, committed_db, sms_gateway):
+    """A departure notifies hundreds of guardians in one commit: each is dispatched after that commit, once."""
+    keys = [committed_db.key(f"batch-{n}") for n in range(300)]
+    for n, key in enumerate(keys):
+        notify(template=NOTICE, channel="sms", key=key, address=f"+861390000{n:04d}", context=CONTEXT)
+    db.session.commit()
+    worker.wait_for(lambda: all(_status(committed_db, k, "sent") for k in keys), 60, "all 300 to be sent")
+    assert {committed_db.notification(k).attempts for k in keys} == {1}  # nothing was dispatched before the commit
+    accepted = list(sms_gateway.state.accepted)
+    assert all(accepted.count(delivery_key(k)) == 1 for k in keys)
+
+
 def test_a_worker_child_killed_mid_delivery_is_recovered_and_the_gateway_sees_the_key_once(
         worker, committed_db, sms_gateway, integration_app):
     """F1: the pool process dies while the provider holds the request; the sweep re-sends; the key dedupes."""

@@ -35,10 +35,10 @@ def backoff_seconds(attempts: int, base: int | None = None) -> int:
     return min(base * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
 
 
-def claim(notification_id: int, *, now: datetime | None = None) -> bool:
-    """Atomically move a due pending row to 'sending' and count the attempt; False when someone else has it."""
+def claim(notification_id: int, *, now: datetime | None = None) -> OutgoingMessage | None:
+    """Atomically take a due pending row ('sending', attempt counted) and return what to send; None if not ours."""
     now = now or utcnow()
-    result = db.session.execute(
+    row = db.session.execute(
         sa.update(Notification)
         .where(
             Notification.id == notification_id,
@@ -46,18 +46,16 @@ def claim(notification_id: int, *, now: datetime | None = None) -> bool:
             sa.or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
         )
         .values(status=Status.SENDING, claimed_at=now, attempts=Notification.attempts + 1)
+        .returning(Notification.id, Notification.channel, Notification.idempotency_key,
+                   Notification.recipient_address, Notification.subject, Notification.body_text,
+                   Notification.body_html)
         .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
-def load_message(notification_id: int) -> OutgoingMessage:
-    """A detached snapshot of the row, so no transaction stays open while the provider is called."""
-    row = db.session.get(Notification, notification_id, populate_existing=True)
-    return OutgoingMessage(
-        id=row.id, channel=row.channel, idempotency_key=row.idempotency_key, address=row.recipient_address,
-        subject=row.subject, body_text=row.body_text, body_html=row.body_html,
-    )
+    ).first()
+    if row is None:
+        return None
+    return OutgoingMessage(id=row.id, channel=row.channel, idempotency_key=row.idempotency_key,
+                           address=row.recipient_address, subject=row.subject, body_text=row.body_text,
+                           body_html=row.body_html)
 
 
 def send_message(message: OutgoingMessage) -> None:

@@ -26,6 +26,8 @@ def enqueue_after_commit(session: orm.Session, notification_id: int) -> None:
 
 
 def _after_commit(session: orm.Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a SAVEPOINT was released (SQLAlchemy calls this "commit" too): the real commit is still to come
     ids = session.info.pop(_INFO_KEY, None)
     if ids and has_app_context():
         enqueue(sorted(ids))

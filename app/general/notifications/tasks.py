@@ -15,14 +15,12 @@ log = logging.getLogger(__name__)
 @shared_task(name="notifications.dispatch", acks_late=True)
 def dispatch(notification_id: int) -> str:
     """Deliver one outbox row: claim it, send it with its idempotency key, record the outcome."""
-    if not delivery.claim(notification_id):
-        db.session.rollback()
+    message = delivery.claim(notification_id)
+    db.session.commit()  # the claim (and the counted attempt) survives even if this worker dies now
+    if message is None:
         log.info("notification %s not due or already taken; skipped", notification_id)
         return "skipped"
-    db.session.commit()  # the claim (and the counted attempt) survives even if this worker dies now
-    message = delivery.load_message(notification_id)
-    db.session.rollback()  # hold no transaction open while the provider is called
-    try:
+    try:  # no transaction is open while the provider is called
         delivery.send_message(message)
     except Exception as exc:
         return _after_failure(notification_id, exc)

@@ -107,10 +107,12 @@ def test_notify_user_writes_one_row_per_channel(db):
 
 def test_rows_are_dispatched_only_after_the_commit(db, published):
     user = factories.make_user("teacher")
-    row = notify(template=NOTICE, channel="email", key="t:commit", user=user, context=_notice())
+    first = notify(template=NOTICE, channel="email", key="t:commit:1", user=user, context=_notice())
+    with db.session.begin_nested():  # releasing a savepoint is not the commit (notify uses one per row, too)
+        second = notify(template=NOTICE, channel="email", key="t:commit:2", user=user, context=_notice())
     assert published == []
     db.session.commit()
-    assert published == [(row.id, None)]
+    assert published == [(first.id, None), (second.id, None)]
 
 
 def test_rollback_sends_nothing_and_leaves_no_row(db, published):
