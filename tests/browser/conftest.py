@@ -78,11 +78,17 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def console_errors() -> list[str]:
+    """Console errors seen by `page`; a test that provokes one on purpose (a 403 page) removes it."""
+    return []
+
+
+@pytest.fixture
+def page(browser, console_errors):
     """A fresh browser context per test (no shared cookies); console errors fail the test."""
     context = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    errors: list[str] = []
+    errors = console_errors
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page

@@ -52,8 +52,11 @@ def update_profile(user: User, *, display_name: str, locale: str | None) -> None
 
 def set_locale(user: User, locale: str) -> None:
     """The user picks the interface language."""
+    before = user.locale
     user.locale = _check_locale(locale)
     db.session.flush()
+    if before != user.locale:
+        record("auth.locale_changed", subject=user, changes={"locale": [before, user.locale]}, actor=user)
 
 
 # --- administration ---------------------------------------------------------------------------
