@@ -37,7 +37,9 @@ def celery_settings(broker_url: str) -> dict:
         "worker_prefetch_multiplier": 1,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": 3600},
+        # Socket timeouts: a paused or unreachable Redis makes a publish fail in seconds instead of hanging the
+        # request that committed (the outbox row is safe; the sweep enqueues it later).
+        "broker_transport_options": {"visibility_timeout": 3600, "socket_timeout": 5, "socket_connect_timeout": 3},
         "task_time_limit": 900,
         "task_soft_time_limit": 840,
         "task_serializer": "json",

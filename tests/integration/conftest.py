@@ -210,3 +210,51 @@ def committed_db(integration_app):
         finally:
             data.cleanup()
             db.session.remove()
+
+
+@pytest.fixture
+def private_redis():
+    """A Redis server of our own (so that the test may pause it), killed by PID afterwards."""
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with redis.Redis(host="127.0.0.1", port=port, socket_timeout=1) as client:
+                    client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    pytest.fail("the private redis-server did not start")
+                time.sleep(0.1)
+        yield port, proc
+    finally:
+        for sig in (signal.SIGCONT, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(sig)
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def app_on_private_redis(private_redis, integration_settings):
+    """The web side with its broker on the private Redis server."""
+    port, _proc = private_redis
+    with _celery_current_app_kept():
+        application = _build(integration_settings, broker_url=f"redis://127.0.0.1:{port}/0")
+    yield application
+    _close(application)

@@ -253,3 +253,28 @@ def test_queued_deliveries_lost_with_redis_are_re_enqueued_by_the_sweep(worker, 
     worker.wait_for(lambda: all(_status(committed_db, k, "sent") for k in keys), 60, "all 100 to be sent")
     accepted = list(sms_gateway.state.accepted)
     assert all(accepted.count(delivery_key(k)) == 1 for k in keys)
+
+
+def test_a_paused_redis_does_not_hang_the_request_that_commits(committed_db, app_on_private_redis, private_redis):
+    """F6 (web side): a broker that accepts connections but never answers bounds the commit by its socket timeout."""
+    _port, redis_proc = private_redis
+    options = app_on_private_redis.config["CELERY"]["broker_transport_options"]
+    with app_on_private_redis.app_context():
+        _sms(committed_db, "before-pause")  # a working broker first: the pooled connection is open
+        redis_proc.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            key = _sms(committed_db, "paused")
+            elapsed = time.monotonic() - started
+        finally:
+            redis_proc.send_signal(signal.SIGCONT)
+        assert committed_db.notification(key).status == "pending"  # committed; the sweep will enqueue it
+        db.session.remove()
+    assert elapsed < options["socket_timeout"] + 3, f"the commit waited {elapsed:.1f}s on a paused broker"
+
+
+def test_an_idle_worker_outlives_the_broker_socket_timeout(worker, integration_app):
+    """The socket timeouts that protect requests must not break an idle worker's connection to Redis."""
+    time.sleep(integration_app.config["CELERY"]["broker_transport_options"]["socket_timeout"] + 2)
+    with integration_app.app_context():
+        worker.canary(timeout=DELIVERY_TIMEOUT)

@@ -11,19 +11,14 @@ import os
 from flask import Flask
 
 from app import create_app
-from config import TestConfig
+from config import TestConfig, celery_settings
 
 _built: dict = {}
 
 
 def build_app(broker_url: str, queue: str, **overrides) -> Flask:
-    """TestConfig on a Redis broker and a private queue, enqueueing on commit, with `overrides` applied."""
-    celery = {
-        **TestConfig.CELERY,
-        "broker_url": broker_url,
-        "broker_transport_options": {"visibility_timeout": 3600},
-        "task_default_queue": queue,
-    }
+    """TestConfig with production's Celery settings on Redis and a private queue, enqueueing on commit."""
+    celery = {**celery_settings(broker_url), "task_default_queue": queue}  # production's settings for Redis
     return create_app(TestConfig, CELERY=celery, NOTIFY_ENQUEUE_ON_COMMIT=True, **overrides)
 
 

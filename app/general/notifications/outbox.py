@@ -16,8 +16,6 @@ log = logging.getLogger(__name__)
 
 _INFO_KEY = "notifications.enqueue_after_commit"
 DISPATCH_TASK = "notifications.dispatch"
-# One quick retry: a web request must not hang on a broker that is away; the sweep is the safety net.
-PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
 def enqueue_after_commit(session: orm.Session, notification_id: int) -> None:
@@ -33,8 +31,8 @@ def _after_commit(session: orm.Session) -> None:
         enqueue(sorted(ids))
 
 
-def _after_soft_rollback(session: orm.Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:  # the whole transaction is gone, not just a savepoint
+def _after_transaction_end(session: orm.Session, transaction) -> None:
+    if transaction.parent is None:  # rolled back or closed (a commit has already taken the ids)
         session.info.pop(_INFO_KEY, None)
 
 
@@ -42,16 +40,17 @@ def install() -> None:
     """Listen on every SQLAlchemy session (idempotent)."""
     if not sa.event.contains(orm.Session, "after_commit", _after_commit):
         sa.event.listen(orm.Session, "after_commit", _after_commit)
-        sa.event.listen(orm.Session, "after_soft_rollback", _after_soft_rollback)
+        sa.event.listen(orm.Session, "after_transaction_end", _after_transaction_end)
 
 
 def publish(notification_id: int, countdown: float | None = None) -> None:
-    """Send one dispatch message through the current application's Celery app."""
+    """Send one dispatch message through this application's Celery app, in one attempt.
+
+    No retry loop: a request must not wait on a broker that is away (the transport's socket timeouts bound
+    the attempt); redis-py reconnects by itself after a Redis restart; the sweep covers the rest.
+    """
     celery_app = current_app.extensions["celery"]
-    celery_app.send_task(
-        DISPATCH_TASK, args=[notification_id], countdown=countdown,
-        retry=True, retry_policy=PUBLISH_RETRY_POLICY,
-    )
+    celery_app.send_task(DISPATCH_TASK, args=[notification_id], countdown=countdown, retry=False)
 
 
 def enqueue(ids: Iterable[int], countdown: float | None = None) -> int:

@@ -38,3 +38,15 @@ def test_the_dispatch_task_acks_late_and_the_sweep_is_on_the_beat(app):
     schedule = {entry["task"]: entry["schedule"] for entry in celery_app.conf.beat_schedule.values()}
     assert schedule["notifications.sweep_pending"] == 60.0
     assert "app.general.notifications.tasks" in celery_app.conf.include
+
+
+def test_production_redis_settings_bound_a_publish_and_outlast_the_longest_task():
+    from config import celery_settings
+
+    settings = celery_settings("redis://redis.internal:6379/0")
+    options = settings["broker_transport_options"]
+    assert options["visibility_timeout"] > settings["task_time_limit"]
+    # a request that commits waits seconds for a broker that is away, never forever
+    assert 0 < options["socket_connect_timeout"] <= options["socket_timeout"] <= 10
+    assert settings["task_acks_late"] and settings["task_reject_on_worker_lost"]
+    assert settings["worker_prefetch_multiplier"] == 1
