@@ -1,4 +1,4 @@
-"""SQLite settings for the embedded default: foreign keys on, WAL, a busy timeout."""
+"""SQLite settings for the embedded default: foreign keys on, WAL, a busy timeout, real SAVEPOINTs."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -11,6 +11,9 @@ def configure(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
+        # pysqlite's own transaction handling breaks SAVEPOINT (releasing one commits the outer work):
+        # take it over, as SQLAlchemy documents, and emit BEGIN ourselves.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
@@ -18,3 +21,7 @@ def configure(engine: sa.Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")

@@ -187,9 +187,15 @@ class CommittedData:
         return user
 
     def notification(self, key: str) -> Notification | None:
-        return db.session.scalar(
+        """The row as the worker left it; the read transaction is ended so no stale snapshot is kept."""
+        db.session.rollback()
+        row = db.session.scalar(
             sa.select(Notification).where(Notification.idempotency_key == key).execution_options(populate_existing=True)
         )
+        if row is not None:
+            db.session.expunge(row)
+        db.session.rollback()
+        return row
 
     def cleanup(self) -> None:
         db.session.rollback()
