@@ -174,7 +174,7 @@ class TestConfig(Config):
     """The test suite: a database from TEST_DATABASE_URL (SQLite file by default), memory backends."""
 
     TESTING = True
-    SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+    SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"  # noqa: S105 (test suite only)
     AUDIT_HMAC_KEY = "test-audit-key-that-is-long-enough-0123456789"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False

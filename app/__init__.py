@@ -60,11 +60,10 @@ def register_proxy(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from app import models as _models  # noqa: F401  (every table registered before metadata is used)
     from app.core import sqlite as sqlite_setup
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
     from app.general.auth.sessions import select_locale, select_timezone
-
-    from app import models as _models  # noqa: F401  (every table registered before metadata is used)
 
     db.init_app(app)
     with app.app_context():

@@ -43,53 +43,64 @@ def _audit_security(action: str, **changes) -> None:
         log.exception("could not audit %s", action)
 
 
-def register(app: Flask) -> None:
-    @app.errorhandler(403)
-    def forbidden(_e):
-        _audit_security("security.forbidden")
-        return _page(403, _("Access denied"), _("You do not have permission to open this page."))
+def _forbidden(_e):
+    _audit_security("security.forbidden")
+    return _page(403, _("Access denied"), _("You do not have permission to open this page."))
 
-    @app.errorhandler(404)
-    def not_found(_e):
-        return _page(404, _("Page not found"), _("The page you asked for does not exist or has moved."))
 
-    @app.errorhandler(405)
-    def not_allowed(_e):
-        return _page(405, _("Method not allowed"), _("This address does not accept that kind of request."))
+def _not_found(_e):
+    return _page(404, _("Page not found"), _("The page you asked for does not exist or has moved."))
 
-    @app.errorhandler(413)
-    def too_large(_e):
-        return _page(413, _("File too large"), _("The file is larger than the upload limit."))
 
-    @app.errorhandler(429)
-    def throttled(_e):
-        _audit_security("auth.throttled")
-        return _page(429, _("Too many attempts"), _("Too many attempts. Wait a few minutes and try again."))
+def _method_not_allowed(_e):
+    return _page(405, _("Method not allowed"), _("This address does not accept that kind of request."))
 
-    @app.errorhandler(CSRFError)
-    def csrf_failed(_e):
-        _audit_security("security.csrf_failed")
-        return _page(400, _("Form expired"), _("The form expired or was sent from elsewhere. Reload the page and try again."))
 
-    @app.errorhandler(500)
-    def server_error(_e):
-        from app.extensions import db
+def _too_large(_e):
+    return _page(413, _("File too large"), _("The file is larger than the upload limit."))
 
-        try:
-            db.session.rollback()
-            return _page(500, _("Something went wrong"), _("An unexpected error occurred. It has been logged."))
-        except Exception:  # the error page itself failed: answer with a bare page, still generic
-            log.exception("error page failed")
-            return _BARE_500.format(request_id=g.get("request_id", "")), 500
 
-    @app.errorhandler(DomainError)
-    def domain_error(e: DomainError):
-        from app.extensions import db
+def _throttled(_e):
+    _audit_security("auth.throttled")
+    return _page(429, _("Too many attempts"), _("Too many attempts. Wait a few minutes and try again."))
 
+
+def _csrf_failed(_e):
+    _audit_security("security.csrf_failed")
+    return _page(
+        400, _("Form expired"), _("The form expired or was sent from elsewhere. Reload the page and try again.")
+    )
+
+
+def _server_error(_e):
+    from app.extensions import db
+
+    try:
         db.session.rollback()
-        if _wants_json() or request.method == "GET":
-            return _page(e.status_code, _("Not possible"), e.message)
-        flash(e.message, "danger")
-        back = request.referrer or ""
-        path = back.split(request.host, 1)[-1] if request.host in back else ""
-        return redirect(path if is_safe_next(path) else "/")
+        return _page(500, _("Something went wrong"), _("An unexpected error occurred. It has been logged."))
+    except Exception:  # the error page itself failed: answer with a bare page, still generic
+        log.exception("error page failed")
+        return _BARE_500.format(request_id=g.get("request_id", "")), 500
+
+
+def _domain_error(e: DomainError):
+    from app.extensions import db
+
+    db.session.rollback()
+    if _wants_json() or request.method == "GET":
+        return _page(e.status_code, _("Not possible"), e.message)
+    flash(e.message, "danger")
+    back = request.referrer or ""
+    path = back.split(request.host, 1)[-1] if request.host in back else ""
+    return redirect(path if is_safe_next(path) else "/")
+
+
+HANDLERS = (
+    (403, _forbidden), (404, _not_found), (405, _method_not_allowed), (413, _too_large), (429, _throttled),
+    (CSRFError, _csrf_failed), (500, _server_error), (DomainError, _domain_error),
+)
+
+
+def register(app: Flask) -> None:
+    for code_or_exception, handler in HANDLERS:
+        app.register_error_handler(code_or_exception, handler)
