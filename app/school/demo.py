@@ -107,10 +107,16 @@ class LoadResult:
     units_created: int = 0
     users_created: int = 0
     created: list[str] = field(default_factory=list)
+    other_created: dict[str, int] = field(default_factory=dict)  # counts from the later modules' steps
+
+    def add(self, what: str, count: int = 1) -> None:
+        """Count `count` new demo rows of kind `what` (e.g. "staff", "contracts")."""
+        if count:
+            self.other_created[what] = self.other_created.get(what, 0) + count
 
     @property
     def changed(self) -> bool:
-        return bool(self.units_created or self.users_created)
+        return bool(self.units_created or self.users_created or any(self.other_created.values()))
 
 
 def is_demo_email(email: str) -> bool:
@@ -186,14 +192,34 @@ def load_users(units: dict[str, OrgUnit], result: LoadResult) -> dict[str, User]
     return users
 
 
+# Each later module adds its own demo data: a module with `load(units, users, result)`, run in this
+# order after the organisation and the accounts exist. Each must be idempotent.
+DEMO_STEPS: tuple[str, ...] = (
+    "app.school.staff.demo",
+    "app.school.classes.demo",
+)
+
+
+def _run_steps(units: dict[str, OrgUnit], users: dict[str, User], result: LoadResult) -> None:
+    import importlib
+    import importlib.util
+
+    for module_name in DEMO_STEPS:
+        if importlib.util.find_spec(module_name) is None:
+            continue  # a module that has no demo data yet
+        importlib.import_module(module_name).load(units, users, result)
+
+
 def load_all() -> LoadResult:
     """Everything the demo needs, in order; the caller commits."""
     result = LoadResult()
     units = load_org(result)
-    load_users(units, result)
+    users = load_users(units, result)
+    _run_steps(units, users, result)
     if result.changed:
         record("demo.loaded", actor=SYSTEM, changes={"units_created": result.units_created,
-                                                     "users_created": result.users_created})
+                                                     "users_created": result.users_created,
+                                                     **result.other_created})
     log.info("demo: %d units and %d users created", result.units_created, result.users_created)
     return result
 

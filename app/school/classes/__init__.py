@@ -1,0 +1,1 @@
+"""Subjects, classes, students and guardians, enrolments and dated teaching assignments."""

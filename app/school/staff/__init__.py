@@ -1,0 +1,1 @@
+"""Staff members of the schools: records, accounts, the profile page."""
