@@ -37,7 +37,9 @@ class SchoolClass(db.Model):
     __tablename__ = "school_classes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    school_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id", ondelete="RESTRICT"), nullable=False, index=True)
+    school_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("org_units.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
     academic_year: Mapped[str] = mapped_column(sa.String(9), nullable=False)  # "2026-2027"
     grade: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     name: Mapped[str] = mapped_column(sa.String(100), nullable=False)
@@ -64,7 +66,9 @@ class Student(db.Model):
     __tablename__ = "students"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    school_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id", ondelete="RESTRICT"), nullable=False, index=True)
+    school_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("org_units.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
     student_number: Mapped[str] = mapped_column(sa.String(40), nullable=False)
     family_name: Mapped[str] = mapped_column(sa.String(100), nullable=False)
     given_name: Mapped[str] = mapped_column(sa.String(100), nullable=False)
@@ -132,7 +136,9 @@ class StudentGuardian(db.Model):
     __tablename__ = "student_guardians"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id", ondelete="CASCADE"), nullable=False, index=True)
+    student_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("students.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     guardian_id: Mapped[int] = mapped_column(
         sa.ForeignKey("guardians.id", ondelete="CASCADE"), nullable=False, index=True
     )
@@ -153,7 +159,9 @@ class Enrollment(db.Model):
     __tablename__ = "enrollments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    student_id: Mapped[int] = mapped_column(sa.ForeignKey("students.id", ondelete="CASCADE"), nullable=False, index=True)
+    student_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("students.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     class_id: Mapped[int] = mapped_column(
         sa.ForeignKey("school_classes.id", ondelete="RESTRICT"), nullable=False, index=True
     )

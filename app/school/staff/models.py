@@ -32,7 +32,9 @@ class StaffMember(db.Model):
     __tablename__ = "staff_members"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    school_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id", ondelete="RESTRICT"), nullable=False, index=True)
+    school_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("org_units.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
     department_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("org_units.id", ondelete="RESTRICT"), nullable=True, index=True
     )
@@ -56,7 +58,7 @@ class StaffMember(db.Model):
     school: Mapped[OrgUnit] = relationship(foreign_keys=[school_id], lazy="joined")
     department: Mapped[OrgUnit | None] = relationship(foreign_keys=[department_id], lazy="joined")
     user: Mapped[User | None] = relationship(lazy="joined")
-    subjects: Mapped[list["Subject"]] = relationship(  # noqa: F821 (defined in app.school.classes.models)
+    subjects: Mapped[list[Subject]] = relationship(  # noqa: F821 (defined in app.school.classes.models)
         secondary=staff_subjects, order_by="Subject.name", lazy="selectin"
     )
 
