@@ -197,6 +197,7 @@ def load_users(units: dict[str, OrgUnit], result: LoadResult) -> dict[str, User]
 DEMO_STEPS: tuple[str, ...] = (
     "app.school.staff.demo",
     "app.school.classes.demo",
+    "app.school.staff.demo_contracts",
 )
 
 

@@ -40,6 +40,23 @@ GRANTS: dict[str, frozenset[Role]] = {
     "audit.export": frozenset({A}),
     "notifications.manage": frozenset({A}),
     "system.health": frozenset({A}),
+    # people and classes (issue 3)
+    "staff.view": frozenset({A, H}),
+    "staff.manage": frozenset({A}),
+    "staff.view_own": frozenset({T}),
+    "classes.view": frozenset({A, H}),
+    "classes.manage": frozenset({A}),
+    "assignments.manage": frozenset({A}),
+    "children.view_own": frozenset({P}),
+    "imports.run": frozenset({A}),
+    "exports.run": frozenset({A, H}),
+    "jobs.view_own": frozenset({A, H, T, P}),
+    # contracts (general module)
+    "contracts.view": frozenset({A, H}),
+    "contracts.manage": frozenset({A}),
+    "contracts.countersign": frozenset({A, H}),
+    "contracts.view_own": frozenset({T}),
+    "contracts.sign_own": frozenset({T}),
 }
 
 
