@@ -91,6 +91,7 @@ BLUEPRINTS = (
     "app.general.audit.views",
     "app.general.notifications.views",
     "app.school.dashboard.views",
+    "app.school.staff.views",
 )
 
 

@@ -76,3 +76,36 @@ def log_in(client, user: User, *, fresh: bool = True, second_factor: bool = True
         if fresh:
             sess["_fresh_at"] = now
         sess["_2fa_ok"] = second_factor
+
+
+def make_subject(code: str | None = None, name: str | None = None, *, is_active: bool = True):
+    """A subject of the district catalogue (unique code)."""
+    from app.school.classes.models import Subject
+
+    n = next(_seq)
+    subject = Subject(code=code or f"SUB{n}", name=name or f"Subject {n}", is_active=is_active)
+    db.session.add(subject)
+    db.session.flush()
+    return subject
+
+
+def make_staff(school: OrgUnit | None = None, *, department: OrgUnit | None = None, user: User | None = None,
+               employee_number: str | None = None, family_name: str = "Teacher", given_name: str | None = None,
+               email: str | None = None, hired_on=None, probation_ends_on=None, status: str = "active",
+               max_weekly_periods: int = 16, subjects=()):
+    """A staff member in `school` (or the school of `department`), optionally linked to `user`."""
+    from datetime import date
+
+    from app.school.staff.models import StaffMember
+
+    n = next(_seq)
+    staff = StaffMember(
+        school=school or department.parent, department=department, user=user,
+        employee_number=employee_number or f"E{n:05d}", family_name=family_name, given_name=given_name or f"T{n}",
+        email=email, hired_on=hired_on or date(2020, 9, 1), probation_ends_on=probation_ends_on, status=status,
+        max_weekly_periods=max_weekly_periods,
+    )
+    staff.subjects = list(subjects)
+    db.session.add(staff)
+    db.session.flush()
+    return staff

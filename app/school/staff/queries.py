@@ -1,0 +1,175 @@
+"""Reading staff: the scoped, searchable list; one person's profile; lookups for imports and accounts."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import aliased
+
+from app.extensions import db
+from app.general.audit.models import AuditEvent
+from app.general.org.models import OrgUnit
+from app.school.classes.models import Assignment
+from app.school.staff.models import StaffMember, StaffStatus
+
+log = logging.getLogger(__name__)
+
+STATUS_FILTERS = ("current", "active", "on_notice", "departed", "all")
+SORTS = ("name", "number", "school", "department", "hired", "status")
+SEARCH_TERMS_MAX = 5
+
+
+def local_today() -> date:
+    """Today in the schools' time zone (the date a school's office would write)."""
+    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
+# --- the list ---------------------------------------------------------------------------------------------
+
+
+def _in_scope(user, scope_unit) -> sa.ColumnElement[bool]:
+    """The policy's `covers` as SQL: the staff member's unit (department, else school) lies inside a user scope."""
+    paths = [scope.org_unit.path for scope in user.scopes]
+    if not paths:
+        return sa.false()
+    return sa.or_(*(scope_unit.path.startswith(path, autoescape=True) for path in paths))
+
+
+def _search(term_text: str) -> sa.ColumnElement[bool] | None:
+    """Every word must match a name (either order, CJK names written together), the number or the e-mail."""
+    terms = term_text.split()[:SEARCH_TERMS_MAX]
+    if not terms:
+        return None
+    fields = (StaffMember.family_name, StaffMember.given_name, StaffMember.employee_number, StaffMember.email,
+              StaffMember.family_name + StaffMember.given_name)
+    return sa.and_(*(sa.or_(*(col.icontains(term, autoescape=True) for col in fields)) for term in terms))
+
+
+def _status(value: str) -> sa.ColumnElement[bool] | None:
+    if value == "all":
+        return None
+    if value in (StaffStatus.ACTIVE, StaffStatus.ON_NOTICE, StaffStatus.DEPARTED):
+        return StaffMember.status == value
+    return StaffMember.status.in_([StaffStatus.ACTIVE.value, StaffStatus.ON_NOTICE.value])
+
+
+def staff_list(user, search: str = "", school_id: int | None = None, department_id: int | None = None,
+               status: str = "current", sort: str = "name", direction: str = "asc") -> sa.Select:
+    """The staff members `user` may see, filtered and sorted: one statement to paginate (no Python filtering).
+
+    `status` is one of STATUS_FILTERS ("current" = active and on notice), `sort` one of SORTS, `direction`
+    "asc" or "desc"; unknown values fall back to the defaults.
+    """
+    scope_unit, school, department = aliased(OrgUnit), aliased(OrgUnit), aliased(OrgUnit)
+    stmt = (
+        sa.select(StaffMember)
+        .join(scope_unit, scope_unit.id == sa.func.coalesce(StaffMember.department_id, StaffMember.school_id))
+        .where(_in_scope(user, scope_unit))
+    )
+    conditions = [_search(search or ""), _status(status)]
+    if school_id:
+        conditions.append(StaffMember.school_id == school_id)
+    if department_id:
+        conditions.append(StaffMember.department_id == department_id)
+    stmt = stmt.where(*(c for c in conditions if c is not None))
+    keys = {
+        "name": (sa.func.lower(StaffMember.family_name), sa.func.lower(StaffMember.given_name)),
+        "number": (StaffMember.employee_number,),
+        "hired": (StaffMember.hired_on,),
+        "status": (StaffMember.status,),
+    }
+    if sort == "school":
+        stmt = stmt.join(school, school.id == StaffMember.school_id)
+        keys["school"] = (school.name,)
+    elif sort == "department":
+        stmt = stmt.outerjoin(department, department.id == StaffMember.department_id)
+        keys["department"] = (department.name,)
+    columns = keys.get(sort, keys["name"])
+    descending = direction == "desc"
+    order = [c.desc() if descending else c.asc() for c in columns]
+    return stmt.order_by(*order, StaffMember.id.desc() if descending else StaffMember.id)
+
+
+def staff_for_user(user) -> StaffMember | None:
+    """The staff record linked to a portal account, if any."""
+    if user is None or getattr(user, "id", None) is None:
+        return None
+    return db.session.scalar(sa.select(StaffMember).where(StaffMember.user_id == user.id))
+
+
+def taken_employee_numbers(school_id: int, numbers: Iterable[str], *, exclude_ids: Iterable[int] = ()) -> set[str]:
+    """Which of `numbers` (normalised) are already used in the school: one query for a whole spreadsheet."""
+    wanted = sorted({n for n in numbers if n})
+    if not wanted:
+        return set()
+    found: set[str] = set()
+    excluded = list(exclude_ids)
+    for start in range(0, len(wanted), 500):  # keep each IN list small for SQLite's parameter limit
+        stmt = sa.select(StaffMember.employee_number).where(
+            StaffMember.school_id == school_id, StaffMember.employee_number.in_(wanted[start:start + 500]))
+        if excluded:
+            stmt = stmt.where(StaffMember.id.not_in(excluded))
+        found.update(db.session.scalars(stmt))
+    return found
+
+
+# --- the profile ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StaffProfile:
+    """Everything the profile page shows about one person (later modules add their own cards)."""
+
+    staff: StaffMember
+    today: date
+    current_assignments: list[Assignment] = field(default_factory=list)
+    past_assignments: list[Assignment] = field(default_factory=list)
+    contracts: list | None = None  # None: the contracts module is not installed
+    timeline: list[AuditEvent] = field(default_factory=list)
+
+    @property
+    def periods_in_use(self) -> int:
+        """Weekly periods of the assignments running today."""
+        return sum(a.weekly_periods for a in self.current_assignments if a.is_current(self.today))
+
+
+def assignments_of(staff: StaffMember) -> list[Assignment]:
+    """Every assignment of the staff member, newest first."""
+    stmt = (sa.select(Assignment).where(Assignment.staff_id == staff.id)
+            .order_by(Assignment.starts_on.desc(), Assignment.id.desc()))
+    return list(db.session.scalars(stmt))
+
+
+def contracts_of(staff: StaffMember) -> list | None:
+    """The person's contracts from the general contracts module, or None while that module is not installed."""
+    try:
+        from app.general.contracts.queries import contracts_for_party
+    except ImportError as error:
+        if (error.name or "").startswith("app.general.contracts"):
+            return None
+        raise
+    return list(contracts_for_party("StaffMember", staff.id))
+
+
+def timeline_of(staff: StaffMember) -> list[AuditEvent]:
+    """The audit events about this staff member, newest first."""
+    from app.general.audit.queries import events_for_subject
+
+    return list(reversed(events_for_subject("StaffMember", staff.id)))
+
+
+def staff_profile(staff: StaffMember, *, with_timeline: bool = True, today: date | None = None) -> StaffProfile:
+    """Gather the person's assignments now and past, contracts and audit timeline."""
+    today = today or local_today()
+    profile = StaffProfile(staff=staff, today=today, contracts=contracts_of(staff))
+    for assignment in assignments_of(staff):
+        ended = assignment.ends_on is not None and assignment.ends_on < today
+        (profile.past_assignments if ended else profile.current_assignments).append(assignment)
+    if with_timeline:
+        profile.timeline = timeline_of(staff)
+    return profile

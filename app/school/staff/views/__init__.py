@@ -1,0 +1,22 @@
+"""Staff pages: the list, adding and editing records, the profile page, and "My profile" for teachers."""
+from flask import Blueprint, current_app
+from flask_babel import lazy_gettext as _l
+
+from app.core.navigation import register_nav
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+register_nav("staff.view", "staff.index", _l("Staff"), order=20)
+register_nav("staff.view_own", "staff.mine", _l("My profile"), order=20)
+
+
+@bp.context_processor
+def _helpers():
+    from app.school.staff.forms import STATUS_LABELS
+
+    return {
+        "url_map_endpoints": current_app.view_functions,  # `'imports.index' in url_map_endpoints`
+        "status_label": lambda status: STATUS_LABELS.get(status, status),
+    }
+
+
+from app.school.staff.views import manage, profile  # noqa: E402,F401  (routes register on bp)
