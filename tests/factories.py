@@ -109,3 +109,64 @@ def make_staff(school: OrgUnit | None = None, *, department: OrgUnit | None = No
     db.session.add(staff)
     db.session.flush()
     return staff
+
+
+# --- classes (the classes module's builders) -----------------------------------------------------------------
+
+
+def make_class(school: OrgUnit, *, name: str | None = None, academic_year: str = "2026-2027", grade: int = 7):
+    """A class of `school` (direct insert: no rules, no audit)."""
+    from app.school.classes.models import SchoolClass
+
+    school_class = SchoolClass(school=school, academic_year=academic_year, grade=grade,
+                               name=name or f"Grade {grade} Class {next(_seq)}")
+    db.session.add(school_class)
+    db.session.flush()
+    return school_class
+
+
+def make_student(school: OrgUnit, *, family_name: str = "Student", given_name: str | None = None,
+                 student_number: str | None = None, school_class=None, starts_on=None, is_active: bool = True):
+    """A student of `school`, enrolled in `school_class` from `starts_on` (default 2026-09-01) when given."""
+    from datetime import date
+
+    from app.school.classes.models import Enrollment, Student
+
+    n = next(_seq)
+    student = Student(school=school, student_number=student_number or f"S{n:06d}", family_name=family_name,
+                      given_name=given_name or f"S{n}", is_active=is_active)
+    db.session.add(student)
+    if school_class is not None:
+        db.session.add(Enrollment(student=student, school_class=school_class, starts_on=starts_on or date(2026, 9, 1)))
+    db.session.flush()
+    return student
+
+
+def make_guardian(*students, full_name: str | None = None, email: str | None = None, phone: str | None = None,
+                  user: User | None = None, relationship: str = "mother", preferred_channel: str = "email",
+                  locale: str = "zh"):
+    """A guardian of each of `students`, optionally linked to a parent account."""
+    from app.school.classes.models import Guardian, StudentGuardian
+
+    n = next(_seq)
+    guardian = Guardian(full_name=full_name or f"Guardian {n}", email=email or f"guardian{n}@example.test",
+                        phone=phone, preferred_channel=preferred_channel, locale=locale, user=user)
+    db.session.add(guardian)
+    for student in students:
+        db.session.add(StudentGuardian(student=student, guardian=guardian, relationship_kind=relationship))
+    db.session.flush()
+    return guardian
+
+
+def make_assignment(school_class, staff, *, subject=None, weekly_periods: int = 4, starts_on=None, ends_on=None):
+    """An assignment (homeroom when `subject` is None) inserted directly, bypassing the rules."""
+    from datetime import date
+
+    from app.school.classes.models import Assignment
+
+    assignment = Assignment(school_class=school_class, staff=staff, role="subject" if subject else "homeroom",
+                            subject=subject, weekly_periods=weekly_periods, starts_on=starts_on or date(2026, 9, 1),
+                            ends_on=ends_on)
+    db.session.add(assignment)
+    db.session.flush()
+    return assignment

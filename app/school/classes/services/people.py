@@ -1,0 +1,388 @@
+"""Students and guardians: create, edit, link, (de)activate. Each audited; flush, never commit."""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+
+from app.core.errors import Conflict, ValidationFailed
+from app.extensions import db
+from app.general.audit.services import record
+from app.general.auth.models import Role, User
+from app.general.org.models import OrgUnit, OrgUnitKind
+from app.school.classes.models import ContactChannel, Enrollment, Guardian, Student, StudentGuardian
+from app.school.classes.services.common import (
+    as_date,
+    check_reach,
+    clean_text,
+    guarded_flush,
+    raise_if,
+)
+
+log = logging.getLogger(__name__)
+
+STUDENT_NUMBER_MAX, EMAIL_MAX, PHONE_MAX, GUARDIAN_NAME_MAX = 40, 254, 40, 200
+STUDENT_NUMBER_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._/-]*$")
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()-]*[0-9]$")
+RELATIONSHIPS = ("mother", "father", "grandparent", "guardian", "other")
+LOCALES = ("zh", "en")
+
+
+@dataclass
+class StudentValues:
+    student_number: str
+    family_name: str
+    given_name: str
+    born_on: date | None
+
+
+@dataclass
+class GuardianValues:
+    full_name: str
+    email: str | None
+    phone: str | None
+    preferred_channel: str
+    locale: str
+
+
+# --- pure field rules ---------------------------------------------------------------------------------
+
+
+def normalise_student_number(value: Any) -> str:
+    """Student numbers are compared and stored upper-case without surrounding blanks."""
+    return "" if value is None else str(value).strip().upper()
+
+
+def _student_number(value: Any) -> tuple[str, str | None]:
+    number = normalise_student_number(value)
+    if not number:
+        return number, _("Enter the student number.")
+    if len(number) > STUDENT_NUMBER_MAX or not STUDENT_NUMBER_PATTERN.match(number):
+        return number, _("A student number has up to %(n)d letters, digits, dots, dashes, slashes or underscores.",
+                         n=STUDENT_NUMBER_MAX)
+    return number, None
+
+
+def _born_on(value: Any, today: date) -> tuple[date | None, str | None]:
+    if value in (None, ""):
+        return None, None
+    day = as_date(value)
+    if day is None:
+        return None, _("Enter a valid date of birth.")
+    if day > today or day.year < 1990:
+        return day, _("Enter a real date of birth.")
+    return day, None
+
+
+def clean_student(*, student_number: Any, family_name: Any, given_name: Any, born_on: Any = None,
+                  today: date | None = None) -> tuple[StudentValues | None, dict[str, str]]:
+    """The cleaned student fields and the field errors (empty when all is well); no database access.
+
+    Uniqueness of the number within the school is not checked here: see `queries.taken_student_numbers`.
+    """
+    results = {
+        "student_number": _student_number(student_number),
+        "family_name": clean_text(family_name, missing=_("Enter the family name.")),
+        "given_name": clean_text(given_name, missing=_("Enter the given name.")),
+        "born_on": _born_on(born_on, today or date.today()),
+    }
+    errors = {name: problem for name, (_value, problem) in results.items() if problem}
+    if errors:
+        return None, errors
+    return StudentValues(**{name: value for name, (value, _problem) in results.items()}), {}
+
+
+def check_email(value: Any) -> tuple[str | None, str | None]:
+    """A cleaned, lower-case address (None when blank) and the problem with it, if any."""
+    address = ("" if value is None else str(value)).strip().lower()
+    if not address:
+        return None, None
+    if len(address) > EMAIL_MAX:
+        return address, _("An e-mail address has at most %(n)d characters.", n=EMAIL_MAX)
+    try:
+        validate_email(address, check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        return address, _("Enter a valid e-mail address, such as name@example.com.")
+    return address, None
+
+
+def check_phone(value: Any) -> tuple[str | None, str | None]:
+    phone = " ".join(("" if value is None else str(value)).split())
+    if not phone:
+        return None, None
+    if len(phone) > PHONE_MAX or not PHONE_PATTERN.match(phone):
+        return phone, _("Enter a phone number of digits, spaces, dashes and brackets, optionally starting with +.")
+    return phone, None
+
+
+def _channel_problems(channel: Any, email: str | None, phone: str | None) -> dict[str, str]:
+    if channel not in (ContactChannel.EMAIL.value, ContactChannel.SMS.value):
+        return {"preferred_channel": _("Choose e-mail or SMS.")}
+    if email is None and phone is None:
+        return {"email": _("Enter an e-mail address or a mobile number: the school must be able to reach them.")}
+    if channel == ContactChannel.EMAIL and email is None:
+        return {"email": _("Notices go by e-mail: enter an e-mail address, or choose SMS.")}
+    if channel == ContactChannel.SMS and phone is None:
+        return {"phone": _("Notices go by SMS: enter a mobile number, or choose e-mail.")}
+    return {}
+
+
+def clean_guardian(*, full_name: Any, email: Any = None, phone: Any = None, preferred_channel: Any = "email",
+                   locale: Any = "zh") -> tuple[GuardianValues | None, dict[str, str]]:
+    """The cleaned guardian fields and the field errors (empty when all is well); no database access."""
+    name, name_problem = clean_text(full_name, missing=_("Enter the guardian's full name."), maximum=GUARDIAN_NAME_MAX)
+    address, email_problem = check_email(email)
+    number, phone_problem = check_phone(phone)
+    errors = {key: problem for key, problem in
+              (("full_name", name_problem), ("email", email_problem), ("phone", phone_problem)) if problem}
+    if not errors:
+        errors.update(_channel_problems(preferred_channel, address, number))
+    if locale not in LOCALES:
+        errors["locale"] = _("Choose Chinese or English.")
+    if errors:
+        return None, errors
+    return GuardianValues(name, address, number, str(preferred_channel), str(locale)), {}
+
+
+def clean_relationship(value: Any) -> tuple[str, str | None]:
+    kind = ("" if value is None else str(value)).strip().lower()
+    if kind not in RELATIONSHIPS:
+        return kind, _("Choose how they are related to the student.")
+    return kind, None
+
+
+# --- students ---------------------------------------------------------------------------------------------
+
+
+def _number_conflict(number: str) -> Conflict:
+    return Conflict(_("The student number %(number)s is already used in this school.", number=number),
+                    field="student_number")
+
+
+def _number_taken(school_id: int, number: str, exclude_id: int | None = None) -> bool:
+    stmt = sa.select(Student.id).where(Student.school_id == school_id, Student.student_number == number)
+    if exclude_id is not None:
+        stmt = stmt.where(Student.id != exclude_id)
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def _student_snapshot(student: Student) -> dict:
+    return {"school": student.school.code, "student_number": student.student_number,
+            "family_name": student.family_name, "given_name": student.given_name, "born_on": student.born_on,
+            "is_active": student.is_active}
+
+
+def _prepared_student(fields: dict) -> StudentValues:
+    values, errors = clean_student(**fields)
+    raise_if(errors)
+    return values
+
+
+def create_student(*, school: OrgUnit | None, actor: Any, **fields: Any) -> Student:
+    """Add a student to a school. `fields` are those of `clean_student`.
+
+    :raises ClassesInvalid: field errors. :raises Conflict: the number is taken in this school.
+    """
+    if school is None or school.kind != OrgUnitKind.SCHOOL:
+        raise ValidationFailed(_("Choose a school."), field="school")
+    check_reach(actor, "classes.manage", school)
+    values = _prepared_student(fields)
+    if _number_taken(school.id, values.student_number):
+        raise _number_conflict(values.student_number)
+    student = Student(school=school, is_active=True, **asdict(values))
+    db.session.add(student)
+    guarded_flush({"student_number": _number_conflict(values.student_number)})
+    record("classes.student_created", subject=student, actor=actor, changes=_student_snapshot(student))
+    return student
+
+
+def update_student(student: Student, *, actor: Any, **fields: Any) -> dict:
+    """Correct a student's number, names or date of birth; returns the changes."""
+    check_reach(actor, "classes.manage", student)
+    values = _prepared_student(fields)
+    if _number_taken(student.school_id, values.student_number, student.id):
+        raise _number_conflict(values.student_number)
+    before = _student_snapshot(student)
+    for name, value in asdict(values).items():
+        setattr(student, name, value)
+    after = _student_snapshot(student)
+    changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    if changes:
+        guarded_flush({"student_number": _number_conflict(values.student_number)})
+        record("classes.student_updated", subject=student, actor=actor, changes=changes)
+    return changes
+
+
+def deactivate_student(student: Student, *, on: date, actor: Any) -> list[Enrollment]:
+    """The student leaves the school: enrolments running on `on` end that day; returns them.
+
+    :raises ValidationFailed: an enrolment starts after `on` (end it first).
+    """
+    check_reach(actor, "classes.manage", student)
+    if not student.is_active:
+        raise ValidationFailed(_("%(name)s has already left.", name=student.full_name))
+    rows = list(db.session.scalars(sa.select(Enrollment).where(
+        Enrollment.student_id == student.id, sa.or_(Enrollment.ends_on.is_(None), Enrollment.ends_on > on))))
+    if any(row.starts_on > on for row in rows):
+        raise ValidationFailed(_("%(name)s has an enrolment starting after %(day)s: end it first.",
+                                 name=student.full_name, day=on.isoformat()), field="on")
+    for row in rows:
+        row.ends_on = on
+    student.is_active = False
+    db.session.flush()
+    record("classes.student_deactivated", subject=student, actor=actor,
+           changes={"on": on, "enrolments_ended": [row.id for row in rows]})
+    return rows
+
+
+def reactivate_student(student: Student, *, actor: Any) -> Student:
+    """The student is back (enrol them in a class afterwards)."""
+    check_reach(actor, "classes.manage", student)
+    if not student.is_active:
+        student.is_active = True
+        db.session.flush()
+        record("classes.student_reactivated", subject=student, actor=actor, changes={"is_active": [False, True]})
+    return student
+
+
+# --- guardians -------------------------------------------------------------------------------------------
+
+
+def _guardian_snapshot(guardian: Guardian) -> dict:
+    return {"full_name": guardian.full_name, "email": guardian.email, "phone": guardian.phone,
+            "preferred_channel": guardian.preferred_channel, "locale": guardian.locale}
+
+
+def _email_conflict() -> Conflict:
+    return Conflict(_("A guardian with this e-mail address already exists: link them to the student instead."),
+                    field="email")
+
+
+def _email_taken(email: str | None, exclude_id: int | None = None) -> bool:
+    if email is None:
+        return False
+    stmt = sa.select(Guardian.id).where(sa.func.lower(Guardian.email) == email)
+    if exclude_id is not None:
+        stmt = stmt.where(Guardian.id != exclude_id)
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def _prepared_guardian(fields: dict, exclude_id: int | None) -> GuardianValues:
+    values, errors = clean_guardian(**fields)
+    raise_if(errors)
+    if _email_taken(values.email, exclude_id):
+        raise _email_conflict()
+    return values
+
+
+def create_guardian(*, actor: Any, unit: OrgUnit | None = None, **fields: Any) -> Guardian:
+    """Add a guardian (not yet linked to a student). `fields` are those of `clean_guardian`; `unit` is the
+    school the event concerns (for the audit log's scope).
+
+    :raises ClassesInvalid: field errors. :raises Conflict: another guardian has this e-mail address.
+    """
+    values = _prepared_guardian(fields, None)
+    guardian = Guardian(**asdict(values))
+    db.session.add(guardian)
+    db.session.flush()
+    record("classes.guardian_created", subject=guardian, actor=actor, unit=unit, changes=_guardian_snapshot(guardian))
+    return guardian
+
+
+def update_guardian(guardian: Guardian, *, actor: Any, unit: OrgUnit | None = None, **fields: Any) -> dict:
+    """Correct a guardian's name, contact, channel or language; returns the changes."""
+    values = _prepared_guardian(fields, guardian.id)
+    before = _guardian_snapshot(guardian)
+    for name, value in asdict(values).items():
+        setattr(guardian, name, value)
+    after = _guardian_snapshot(guardian)
+    changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    if changes:
+        db.session.flush()
+        record("classes.guardian_updated", subject=guardian, actor=actor, unit=unit, changes=changes)
+    return changes
+
+
+def link_guardian(student: Student, guardian: Guardian, relationship: Any, *, actor: Any) -> StudentGuardian:
+    """Make `guardian` a guardian of `student` ("mother", "father", "grandparent", "guardian", "other").
+
+    :raises Conflict: already linked. :raises ClassesInvalid: unknown relationship.
+    """
+    check_reach(actor, "classes.manage", student)
+    kind, problem = clean_relationship(relationship)
+    raise_if({"relationship": problem})
+    existing = db.session.scalar(sa.select(StudentGuardian.id).where(
+        StudentGuardian.student_id == student.id, StudentGuardian.guardian_id == guardian.id))
+    conflict = Conflict(_("%(guardian)s is already a guardian of %(student)s.", guardian=guardian.full_name,
+                          student=student.full_name), field="email")
+    if existing is not None:
+        raise conflict
+    link = StudentGuardian(student=student, guardian=guardian, relationship_kind=kind)
+    db.session.add(link)
+    guarded_flush({"student_id": conflict})
+    record("classes.guardian_linked", subject=student, actor=actor,
+           changes={"guardian_id": guardian.id, "relationship": kind})
+    return link
+
+
+def add_guardian(student: Student, *, relationship: Any, actor: Any, **fields: Any) -> StudentGuardian:
+    """Create a guardian and link them to the student in one step (all rules checked before anything is written)."""
+    check_reach(actor, "classes.manage", student)
+    kind, problem = clean_relationship(relationship)
+    values, errors = clean_guardian(**fields)
+    raise_if({**errors, "relationship": problem})
+    if _email_taken(values.email):
+        raise _email_conflict()
+    guardian = create_guardian(actor=actor, unit=student.school, **asdict(values))
+    return link_guardian(student, guardian, kind, actor=actor)
+
+
+def set_relationship(link: StudentGuardian, relationship: Any, *, actor: Any) -> None:
+    """Change how a guardian is related to the student."""
+    check_reach(actor, "classes.manage", link.student)
+    kind, problem = clean_relationship(relationship)
+    raise_if({"relationship": problem})
+    if kind != link.relationship_kind:
+        before, link.relationship_kind = link.relationship_kind, kind
+        db.session.flush()
+        record("classes.guardian_relationship_changed", subject=link.student, actor=actor,
+               changes={"guardian_id": link.guardian_id, "relationship": [before, kind]})
+
+
+def unlink_guardian(link: StudentGuardian, *, actor: Any) -> None:
+    """Remove a guardian from a student (the guardian record itself stays)."""
+    student = link.student
+    check_reach(actor, "classes.manage", student)
+    guardian_id, kind = link.guardian_id, link.relationship_kind
+    db.session.delete(link)
+    db.session.flush()
+    record("classes.guardian_unlinked", subject=student, actor=actor,
+           changes={"guardian_id": guardian_id, "relationship": kind})
+
+
+def link_guardian_account(guardian: Guardian, user: User | None, *, actor: Any, unit: OrgUnit | None = None) -> None:
+    """Connect (or with None, disconnect) the parent portal account through which the guardian sees their children.
+
+    :raises ValidationFailed: not a parent account. :raises Conflict: the account belongs to another guardian.
+    """
+    if user is not None and user.role != Role.PARENT:
+        raise ValidationFailed(_("Only a parent account can be linked to a guardian."), field="account_email")
+    if user is not None:
+        owner = db.session.scalar(sa.select(Guardian).where(Guardian.user_id == user.id, Guardian.id != guardian.id))
+        if owner is not None:
+            raise Conflict(_("That account already belongs to another guardian."), field="account_email")
+    before = guardian.user_id
+    new = user.id if user is not None else None
+    if before == new:
+        return
+    guardian.user = user
+    guarded_flush({"user_id": Conflict(_("That account already belongs to another guardian."),
+                                       field="account_email")})
+    record("classes.guardian_account_linked" if user else "classes.guardian_account_unlinked", subject=guardian,
+           actor=actor, unit=unit, changes={"user_id": [before, new]})
