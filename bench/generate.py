@@ -141,8 +141,8 @@ def generate(url: str, *, scale: Scale = FULL, seed: int = DEFAULT_SEED, year_st
 
 def parse_scale(args: argparse.Namespace) -> Scale:
     scale = SMALL if args.scale == "small" else FULL
-    overrides = {name: getattr(args, name) for name in ("schools", "staff", "classes", "students", "guardians")
-                 if getattr(args, name) is not None}
+    overrides = {name: getattr(args, name) for name in ("schools", "staff", "classes", "students", "guardians",
+                                                  "bench_admins") if getattr(args, name) is not None}
     return dataclasses.replace(scale, **overrides)
 
 
@@ -152,8 +152,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                            "staffroom_bench on 127.0.0.1 when reachable, else bench/out/*.sqlite)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--scale", choices=("full", "small"), default="full")
-    for name in ("schools", "staff", "classes", "students", "guardians"):
-        parser.add_argument(f"--{name}", type=int, help=f"override the number of {name}")
+    for name in ("schools", "staff", "classes", "students", "guardians", "bench_admins"):
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, dest=name,
+                            help=f"override the number of {name.replace('_', ' ')}")
     parser.add_argument("--academic-year", type=int, metavar="YYYY",
                         help="first calendar year of the academic year (default: the current one)")
     parser.add_argument("--fresh", action=argparse.BooleanOptionalAction, default=True,
