@@ -5,6 +5,7 @@ from app.core import (
 )
 from app.general.audit import models as audit_models  # noqa: F401
 from app.general.auth import models as auth_models  # noqa: F401
+from app.general.contracts import models as contract_models  # noqa: F401
 from app.general.notifications import models as notification_models  # noqa: F401
 from app.general.org import models as org_models  # noqa: F401
 from app.school.classes import models as class_models  # noqa: F401
