@@ -110,6 +110,10 @@ class StaffForm(FlaskForm):
                                    widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     submit = SubmitField(_l("Save"))
 
+    def validate_probation_ends_on(self, field) -> None:
+        if field.data and self.hired_on.data and field.data < self.hired_on.data:
+            raise ValidationError(_l("Probation cannot end before the hire date."))
+
     def set_choices(self, departments: list[OrgUnit], subjects: list) -> None:
         self.department.choices = [SelectChoice(NO_UNIT, _l("— no department —")), *department_choices(departments)]
         self.subjects.choices = [SelectChoice(s.id, s.name) for s in subjects]

@@ -102,6 +102,14 @@ def staff_for_user(user) -> StaffMember | None:
     return db.session.scalar(sa.select(StaffMember).where(StaffMember.user_id == user.id))
 
 
+def weekly_periods_in_use(staff: StaffMember, on: date) -> int:
+    """The weekly periods of the staff member's assignments running on `on`."""
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(Assignment.weekly_periods), 0)).where(
+        Assignment.staff_id == staff.id, Assignment.starts_on <= on,
+        sa.or_(Assignment.ends_on.is_(None), Assignment.ends_on >= on))
+    return int(db.session.scalar(stmt) or 0)
+
+
 def taken_employee_numbers(school_id: int, numbers: Iterable[str], *, exclude_ids: Iterable[int] = ()) -> set[str]:
     """Which of `numbers` (normalised) are already used in the school: one query for a whole spreadsheet."""
     wanted = sorted({n for n in numbers if n})

@@ -271,6 +271,16 @@ def _flush(staff: StaffMember) -> None:
         raise
 
 
+def _check_load(staff: StaffMember, maximum: int) -> None:
+    """The maximum may not drop below the periods the person already teaches (classes keep load <= maximum)."""
+    if maximum >= staff.max_weekly_periods:
+        return
+    load = queries.weekly_periods_in_use(staff, queries.local_today())
+    if maximum < load:
+        raise ValidationFailed(_("%(name)s already teaches %(load)d periods a week: the maximum cannot be lower.",
+                                 name=staff.full_name, load=load), field="max_weekly_periods")
+
+
 def _snapshot(staff: StaffMember) -> dict:
     return {
         "school": staff.school.code if staff.school else None,
@@ -333,6 +343,7 @@ def update_staff(staff: StaffMember, *, actor: Any, expected_version: int | None
 
     The school, status and account are not changed here. `expected_version` is the version the editor saw.
     :raises Conflict: the record changed since (stale version), or the employee number is taken.
+    :raises ValidationFailed: field rules, or a maximum of weekly periods below what the person teaches now.
     """
     if expected_version is not None and expected_version != staff.version:
         raise Conflict(stale_message())
@@ -347,6 +358,7 @@ def update_staff(staff: StaffMember, *, actor: Any, expected_version: int | None
                                 allow_inactive=unchanged_unit, keep_subjects=staff.subjects, **fields)
     if _number_taken(staff.school_id, values.employee_number, exclude_id=staff.id):
         raise _number_conflict(values.employee_number)
+    _check_load(staff, values.max_weekly_periods)
     before = _snapshot(staff)
     for name, value in asdict(values).items():
         setattr(staff, name, value)

@@ -267,3 +267,15 @@ def test_departure_cannot_be_dated_before_the_hire(org, admin_a):
     with pytest.raises(ValidationFailed):
         services.set_status(staff, "departed", actor=admin_a, on=date(2024, 8, 1))
     assert staff.status == "active"
+
+
+def test_the_maximum_cannot_drop_below_the_periods_already_taught(org, admin_a, fields):
+    staff = services.create_staff(actor=admin_a, school_id=org.school_a.id, **fields(max_weekly_periods=16))
+    klass = factories.make_class(org.school_a)
+    factories.make_assignment(klass, staff, subject=factories.make_subject(), weekly_periods=10,
+                              starts_on=date(2020, 9, 1))
+    with pytest.raises(ValidationFailed) as refused:
+        services.update_staff(staff, actor=admin_a, **fields(max_weekly_periods=8))
+    assert refused.value.field == "max_weekly_periods" and "10" in refused.value.message
+    services.update_staff(staff, actor=admin_a, **fields(max_weekly_periods=10))
+    assert staff.max_weekly_periods == 10
