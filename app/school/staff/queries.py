@@ -153,15 +153,19 @@ def assignments_of(staff: StaffMember) -> list[Assignment]:
     return list(db.session.scalars(stmt))
 
 
-def contracts_of(staff: StaffMember) -> list | None:
-    """The person's contracts from the general contracts module, or None while that module is not installed."""
+def contracts_of(staff: StaffMember, *, include_drafts: bool = True) -> list | None:
+    """The person's contracts from the general contracts module, or None while that module is not installed.
+
+    Drafts are the school's business until issued: the person's own view leaves them out.
+    """
     try:
         from app.general.contracts.queries import contracts_for_party
     except ImportError as error:
         if (error.name or "").startswith("app.general.contracts"):
             return None
         raise
-    return list(contracts_for_party("StaffMember", staff.id))
+    contracts = contracts_for_party("StaffMember", staff.id)
+    return [c for c in contracts if include_drafts or getattr(c, "status", None) != "draft"]
 
 
 def timeline_of(staff: StaffMember) -> list[AuditEvent]:
@@ -171,13 +175,13 @@ def timeline_of(staff: StaffMember) -> list[AuditEvent]:
     return list(reversed(events_for_subject("StaffMember", staff.id)))
 
 
-def staff_profile(staff: StaffMember, *, with_timeline: bool = True, today: date | None = None) -> StaffProfile:
-    """Gather the person's assignments now and past, contracts and audit timeline."""
+def staff_profile(staff: StaffMember, *, own: bool = False, today: date | None = None) -> StaffProfile:
+    """Gather the person's assignments now and past, contracts and (unless it is their own view) audit timeline."""
     today = today or local_today()
-    profile = StaffProfile(staff=staff, today=today, contracts=contracts_of(staff))
+    profile = StaffProfile(staff=staff, today=today, contracts=contracts_of(staff, include_drafts=not own))
     for assignment in assignments_of(staff):
         ended = assignment.ends_on is not None and assignment.ends_on < today
         (profile.past_assignments if ended else profile.current_assignments).append(assignment)
-    if with_timeline:
+    if not own:
         profile.timeline = timeline_of(staff)
     return profile

@@ -3,10 +3,12 @@ from flask import Blueprint, current_app
 from flask_babel import lazy_gettext as _l
 
 from app.core.navigation import register_nav
+from app.school.staff import parties
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 register_nav("staff.view", "staff.index", _l("Staff"), order=20)
 register_nav("staff.view_own", "staff.mine", _l("My profile"), order=20)
+parties.register()  # staff members can be parties to contracts
 
 
 @bp.context_processor

@@ -47,7 +47,7 @@ def _render(staff: StaffMember, *, own: bool):
     contracts_permission = "contracts.view_own" if own else "contracts.view"
     return render_template(
         "staff/profile.html", staff=staff, own=own, manage=manage,
-        profile=queries.staff_profile(staff, with_timeline=not own),
+        profile=queries.staff_profile(staff, own=own),
         show_contracts=can(viewer, contracts_permission), extra_cards=_extra_cards(staff, own),
         create_account_form=forms.CreateAccountForm(locale=(staff.user.locale if staff.user else None) or "zh"),
         link_form=forms.LinkAccountForm(), confirm_form=forms.ConfirmForm(),
