@@ -27,6 +27,8 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--duration", type=float, default=defaults.duration, help="measured seconds per web page")
     parser.add_argument("--warmup", type=float, default=defaults.warmup)
     parser.add_argument("--users", type=int, default=defaults.users, help="concurrent web users")
+    parser.add_argument("--think", type=float, default=defaults.think,
+                        help="seconds each web user pauses between requests (default 0: back to back)")
     parser.add_argument("--workers", type=int, default=defaults.workers, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=defaults.threads, help="threads per gunicorn worker")
     parser.add_argument("--http", action="store_true", help="serve plain HTTP (SESSION_COOKIE_SECURE=false)")
@@ -37,7 +39,7 @@ def parse_args(argv: list[str] | None):
 def _options(args):
     from bench.context import Options
 
-    return Options(duration=args.duration, warmup=args.warmup, users=args.users, workers=args.workers,
+    return Options(duration=args.duration, warmup=args.warmup, users=args.users, think=args.think, workers=args.workers,
                    threads=args.threads, https=not args.http, import_runs=args.import_runs, seed=args.seed)
 
 
@@ -55,6 +57,21 @@ def _run(benchmarks, ctx) -> list:
             figures.append(Figure(bench.name, status=f"failed: {type(error).__name__}: {str(error)[:200]}"))
         print(f"  done in {time.perf_counter() - started:.1f} s", flush=True)
     return figures
+
+
+def machine_line(ctx) -> str:
+    """CPUs, load and database version: figures from a busy 2-CPU box and a quiet server are not alike."""
+    import os
+    import platform
+
+    try:
+        version = ctx.scalars("SHOW server_version")[0] if ctx.url.startswith("postgresql") else (
+            "SQLite " + ctx.scalars("SELECT sqlite_version()")[0])
+    except Exception as error:  # the line is informative only
+        version = f"unknown ({type(error).__name__})"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"machine: {os.cpu_count()} CPUs, load average {load}; Python {platform.python_version()}; "
+            f"database {version} (web server, database and load generator share this machine)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,10 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     print("\n== benchmarks ==", flush=True)
     ctx = Context(url, _options(args))
     try:
+        machine = machine_line(ctx)
         figures = _run(benchmarks, ctx)
     finally:
         ctx.close()
     print("\n== figures ==")
+    print(machine)
     print(report.table(figures))
     return 0
 

@@ -18,6 +18,7 @@ class Options:
     duration: float = 10.0  # measured seconds per web benchmark
     warmup: float = 2.0
     users: int = 20  # concurrent users
+    think: float = 0.0  # seconds each user pauses between two requests
     workers: int = field(default_factory=lambda: 2 * (os.cpu_count() or 1) + 1)
     threads: int = 4
     https: bool = True

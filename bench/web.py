@@ -123,8 +123,9 @@ def _one(user: WebUser, request: PageRequest) -> tuple[float, str | None]:
 
 
 def run_load(users: list[WebUser], pick: Callable[[random.Random], PageRequest], *, duration: float,
-             warmup: float, seed: int = 0) -> LoadResult:
-    """Every user requests pages from `pick` back to back for `warmup` (not counted) then `duration` seconds."""
+             warmup: float, seed: int = 0, think: float = 0.0) -> LoadResult:
+    """Every user requests pages from `pick` for `warmup` (not counted) then `duration` seconds, pausing
+    `think` seconds between requests (0: back to back, a closed loop where latency ≈ users / throughput)."""
     samples: list[list[float]] = [[] for _ in users]
     problems: list[Counter] = [Counter() for _ in users]
     start_gate = threading.Barrier(len(users) + 1)
@@ -141,6 +142,8 @@ def run_load(users: list[WebUser], pick: Callable[[random.Random], PageRequest],
                 problems[index][problem] += 1
             else:
                 samples[index].append(elapsed)
+            if think:
+                time.sleep(think)
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(len(users))]
     for thread in threads:

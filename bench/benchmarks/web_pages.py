@@ -10,23 +10,29 @@ from bench.registry import Figure, benchmark
 from bench.web import PageRequest, run_load
 
 PAGE_TARGET = 0.150
+BASELINE_SECONDS = 3.0
 STAFF_LINK = re.compile(r'href="/staff/\d+')
 
 
 def measure_pages(ctx: Context, name: str, pick: Callable[[random.Random], PageRequest], *,
                   target: float = PAGE_TARGET, notes: list[str] | None = None) -> list[Figure]:
-    """Load pages from `pick` with every logged-in user for the configured duration; one figure.
+    """A one-user baseline, then every logged-in user loading pages from `pick`; a figure for each.
 
     Later benchmarks of other pages call this with their own `pick`.
     """
     users = ctx.web_users()
     opts = ctx.options
-    result = run_load(users, pick, duration=opts.duration, warmup=opts.warmup, seed=opts.seed)
-    extra = [f"{len(users)} users, {opts.duration:.0f} s measured after {opts.warmup:.0f} s warm-up, "
+    single = run_load(users[:1], pick, duration=min(BASELINE_SECONDS, opts.duration), warmup=0.5, seed=opts.seed)
+    result = run_load(users, pick, duration=opts.duration, warmup=opts.warmup, seed=opts.seed, think=opts.think)
+    pause = f", {opts.think:g} s pause between requests" if opts.think else ", no pause between requests"
+    extra = [f"{len(users)} users{pause}, {opts.duration:g} s measured after {opts.warmup:g} s warm-up, "
              f"{result.throughput:.0f} requests/s"]
-    extra += [f"{count} × {reason}" for reason, count in result.reasons.most_common(5)]
-    return [Figure.from_samples(f"{name} ({len(users)} users)", result.samples, target=target,
-                                errors=result.errors, notes=extra + list(notes or []))]
+    extra += [f"{count} × {reason}" for reason, count in (result.reasons + single.reasons).most_common(5)]
+    return [
+        Figure.from_samples(f"{name} (1 user)", single.samples, errors=single.errors),
+        Figure.from_samples(f"{name} ({len(users)} users)", result.samples, target=target, errors=result.errors,
+                            notes=extra + list(notes or [])),
+    ]
 
 
 @benchmark("web: login", order=20)
