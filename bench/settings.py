@@ -40,10 +40,13 @@ def postgres_reachable(host: str = PG_HOST, port: int = PG_PORT) -> bool:
 
 
 def normalise_url(url: str) -> str:
-    """postgres:// and postgresql:// always go through psycopg 3, as config.database_url does."""
+    """postgres:// and postgresql:// go through psycopg 3 (as config.database_url does); a relative SQLite
+    path is made absolute here, since Flask-SQLAlchemy would take it relative to the instance folder."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+        return f"sqlite:///{Path(url[len('sqlite:///'):]).resolve()}"
     return url
 
 
