@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ CSV_MIMETYPE = "text/csv"
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, or an encrypted (password-protected) workbook
 # Parts that carry executable content: VBA projects, Excel 4.0 macro sheets, ActiveX controls.
+_DEFUSED = False
 _MACRO_PARTS = re.compile(r"(^|/)vbaproject\.bin$|^xl/macrosheets/|^xl/activex/|vbadata\.xml$", re.IGNORECASE)
 
 
@@ -69,6 +71,7 @@ class Sheet:
     header: list[str]
     frame: pd.DataFrame
     format: str  # "csv" or "xlsx"
+    header_row: int = 1
     overflow_rows: list[int] = field(default_factory=list)  # rows with cells to the right of the last header
 
     def __len__(self) -> int:
@@ -113,7 +116,7 @@ def _xlsx_cell(sheet, value: object, *, bold: bool = False):
     from openpyxl.styles import Font
 
     if isinstance(value, str):
-        value = neutralise(_ILLEGAL_XML.sub("", value))
+        value = _ILLEGAL_XML.sub("", neutralise(value))
     elif isinstance(value, Decimal):
         value = float(value)
     cell = WriteOnlyCell(sheet, value=value)
@@ -300,25 +303,46 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(data: bytes, limits: ReadLimits) -> pd.DataFrame:
-    import defusedxml
+def _defuse() -> None:
+    """defusedxml's patches of the standard library's XML parsers (openpyxl uses defusedxml's own as well)."""
+    global _DEFUSED
+    if not _DEFUSED:
+        import defusedxml
 
-    defusedxml.defuse_stdlib()  # before openpyxl parses anything: no entity expansion, no external DTDs
+        with warnings.catch_warnings():  # it imports its deprecated cElementTree shim while patching
+            warnings.simplefilter("ignore", DeprecationWarning)
+            defusedxml.defuse_stdlib()
+        _DEFUSED = True
+
+
+def _read_xlsx(data: bytes, limits: ReadLimits) -> pd.DataFrame:
+    _defuse()  # before openpyxl parses anything: no entity expansion, no external DTDs
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
-    except Exception:  # openpyxl raises many kinds (KeyError, ValueError, defusedxml's) for broken files
-        raise SpreadsheetRejected(_l("The workbook is damaged and cannot be read.")) from None
+    except Exception as error:  # openpyxl raises many kinds (KeyError, ValueError, defusedxml's) for broken files
+        raise _unreadable(error) from None
     try:
         rows = _worksheet_rows(workbook.worksheets[0], limits) if workbook.worksheets else []
     except SpreadsheetRejected:
         raise
-    except Exception:
-        raise SpreadsheetRejected(_l("The workbook is damaged and cannot be read.")) from None
+    except Exception as error:
+        raise _unreadable(error) from None
     finally:
         workbook.close()
     return pd.DataFrame(rows, columns=range(limits.max_columns), dtype=str)
+
+
+def _unreadable(error: BaseException) -> SpreadsheetRejected:
+    from defusedxml import DefusedXmlException
+
+    while error is not None:
+        if isinstance(error, DefusedXmlException):
+            return SpreadsheetRejected(_l("The workbook contains XML constructs that are not allowed (entities "
+                                          "or external references). Save it again from Excel as .xlsx."))
+        error = error.__cause__ or error.__context__
+    return SpreadsheetRejected(_l("The workbook is damaged and cannot be read."))
 
 
 def _worksheet_rows(sheet, limits: ReadLimits) -> list[list[str]]:
@@ -370,4 +394,4 @@ def _to_sheet(raw: pd.DataFrame, kind: str, limits: ReadLimits) -> Sheet:
         raise SpreadsheetRejected(
             _l("The file has more than %(n)d rows. Split it into smaller files.", n=limits.max_rows)
         )
-    return Sheet(header=header, frame=body, format=kind, overflow_rows=overflow)
+    return Sheet(header=header, frame=body, format=kind, header_row=int(header_row), overflow_rows=overflow)
