@@ -11,6 +11,7 @@ TASK_MODULES = [
     "app.general.audit.tasks",
     "app.general.auth.tasks",
     "app.general.notifications.tasks",
+    "app.school.imports_tasks",
 ]
 
 
