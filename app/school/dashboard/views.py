@@ -46,6 +46,16 @@ def quick_links(user) -> list[dict]:
     ]
 
 
+def _children(user) -> list:
+    """A parent's children with their classes and teachers today (the "My children" page's own query)."""
+    from app.school.classes import queries as class_queries
+
+    if not can(user, "children.view_own"):
+        return []
+    guardian = class_queries.guardian_for_user(user)
+    return class_queries.children_of(guardian, class_queries.local_today()) if guardian is not None else []
+
+
 @bp.get("/")
 @requires("dashboard.view")
 def index():
@@ -58,4 +68,5 @@ def index():
         links=quick_links(user),
         inbox=queries.latest_inbox(user),
         events=queries.recent_audit_events(user) if can(user, "audit.view") else [],
+        children=_children(user),
     )
