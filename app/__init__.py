@@ -92,6 +92,7 @@ BLUEPRINTS = (
     "app.general.notifications.views",
     "app.school.dashboard.views",
     "app.school.staff.views",
+    "app.school.classes.views",
     "app.school.imports_views",
 )
 
