@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyotp
@@ -75,6 +76,44 @@ class WebUser:
         if problem := page_problem(home, self):
             raise LoginFailed(f"after login the dashboard is not shown: {problem}")
         return elapsed
+
+
+def _attempt(user: WebUser, password: str, secret: str, counter: int) -> float | str:
+    try:
+        return user.log_in(password, secret, counter)
+    except (LoginFailed, requests.RequestException) as error:
+        return f"{type(error).__name__}: {error}"[:160]
+
+
+def _usable_counter(at_least: int) -> int:
+    """The earliest TOTP step ≥ `at_least` that the app accepts now (it allows one step either side)."""
+    while True:
+        now = int(time.time() // 30)
+        if at_least <= now + 1:
+            return max(at_least, now)
+        time.sleep(30 - time.time() % 30 + 0.5)
+
+
+def log_in_all(users: list[WebUser], counters: dict[str, int], password: str,
+               secret: str) -> tuple[list[WebUser], list[float], list[str]]:
+    """Log every user in at once; retry failures one at a time on a fresh session with a later code.
+
+    Returns the logged-in users, the seconds of the logins that passed first time, and why the others failed.
+    :raises LoginFailed: when a retry fails too.
+    """
+    with ThreadPoolExecutor(max_workers=len(users)) as pool:
+        outcomes = list(pool.map(lambda u: _attempt(u, password, secret, counters[u.email]), users))
+    result, seconds, failures = [], [], []
+    for user, outcome in zip(users, outcomes, strict=True):
+        if isinstance(outcome, float):
+            result.append(user)
+            seconds.append(outcome)
+            continue
+        failures.append(outcome)
+        fresh = WebUser(user.base_url, user.verify, user.email, user.display_name)
+        fresh.log_in(password, secret, _usable_counter(counters[user.email] + 1))
+        result.append(fresh)
+    return result, seconds, failures
 
 
 def page_problem(response: requests.Response, user: WebUser,
