@@ -11,6 +11,7 @@ from bench.web import PageRequest, run_load
 
 PAGE_TARGET = 0.150
 BASELINE_SECONDS = 3.0
+LIST_PAGE_SIZE = 25  # app.school.staff.views.manage.PER_PAGE
 STAFF_LINK = re.compile(r'href="/staff/\d+')
 
 
@@ -51,17 +52,21 @@ def dashboard(ctx: Context) -> list[Figure]:
 
 @benchmark("web: staff list", order=22)
 def staff_list(ctx: Context) -> list[Figure]:
-    """Pages of the district-wide list, a school filter now and then, and a name search."""
+    """Pages of the district-wide list (mostly the first 20, some deep ones), a school filter, a name search."""
     name = "web: staff list /staff/"
     if not ctx.route_exists("/staff/"):
         return [Figure.unavailable(name, target=PAGE_TARGET)]
     schools = ctx.scalars("SELECT id FROM org_units WHERE kind = 'school' ORDER BY id")
     families = ctx.scalars("SELECT DISTINCT family_name FROM staff_members ORDER BY family_name LIMIT 20")
+    current = ctx.scalars("SELECT COUNT(*) FROM staff_members WHERE status != 'departed'")[0]
+    last_page = max(21, current // LIST_PAGE_SIZE)
 
     def pick(rng: random.Random) -> PageRequest:
         draw = rng.random()
-        if draw < 0.6:
+        if draw < 0.5:
             return PageRequest(f"/staff/?page={rng.randint(1, 20)}", STAFF_LINK)
+        if draw < 0.6:
+            return PageRequest(f"/staff/?page={rng.randint(21, last_page)}", STAFF_LINK)
         if draw < 0.85:
             return PageRequest(f"/staff/?school={rng.choice(schools)}&page={rng.randint(1, 3)}", STAFF_LINK)
         return PageRequest(f"/staff/?q={rng.choice(families)}", STAFF_LINK)
