@@ -140,8 +140,7 @@ class NewStaffForm(StaffForm):
     """Add a staff member: also the school, and whether to create and invite their account."""
 
     school = SelectField(_l("School"), coerce=_optional_int, validators=[InputRequired()])
-    create_account = BooleanField(_l("Create a portal account and e-mail an invitation"),
-                                  description=_l("The teacher chooses a password from the link in the e-mail."))
+    create_account = BooleanField(_l("Create a portal account and e-mail an invitation"))
     account_locale = SelectField(_l("Language of the invitation"), choices=language_choices())
     submit = SubmitField(_l("Add staff member"))
 
