@@ -55,6 +55,12 @@ def celery_settings(broker_url: str) -> dict:
                 "task": "auth.purge_login_attempts",
                 "schedule": crontab(hour=3, minute=17),
             },
+            # UTC: just after midnight and at six in the morning in China (both jobs are safe to run twice)
+            "contracts-expire": {"task": "contracts.expire_contracts", "schedule": crontab(hour=16, minute=10)},
+            "contracts-expiry-reminders": {
+                "task": "contracts.send_expiry_reminders",
+                "schedule": crontab(hour=22, minute=5),
+            },
         },
     }
 

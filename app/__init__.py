@@ -90,6 +90,7 @@ BLUEPRINTS = (
     "app.general.org.views",
     "app.general.audit.views",
     "app.general.notifications.views",
+    "app.general.contracts.views",
     "app.school.dashboard.views",
     "app.school.staff.views",
     "app.school.classes.views",

@@ -10,6 +10,7 @@ TASK_MODULES = [
     "app.core.tasks",
     "app.general.audit.tasks",
     "app.general.auth.tasks",
+    "app.general.contracts.tasks",
     "app.general.notifications.tasks",
     "app.school.imports_tasks",
 ]

@@ -51,6 +51,11 @@ def register_party_source(source: PartySource) -> None:
     _SOURCES[source.party_type] = source
 
 
+def registered_types() -> set[str]:
+    """The party types some source can resolve."""
+    return set(_SOURCES)
+
+
 def resolve(party_type: str, party_id: int) -> Party | None:
     """The party a reference points at, or None when its source is unknown or the row is gone."""
     source = _SOURCES.get(party_type)

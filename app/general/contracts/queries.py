@@ -14,6 +14,7 @@ from app.general.contracts.models import (
     ContractTemplate,
     Obligation,
     ObligationStatus,
+    SigningCode,
 )
 from app.general.org.models import OrgUnit, OrgUnitKind
 from app.general.org.queries import in_reach, units_in_reach
@@ -47,6 +48,15 @@ def visible_contracts(user, f: ContractFilter | None = None) -> sa.Select:
         stmt = stmt.where(sa.or_(Contract.party_name.ilike(pattern, escape="\\"),
                                  Contract.title.ilike(pattern, escape="\\")))
     return stmt.order_by(Contract.created_at.desc(), Contract.id.desc())
+
+
+def contract_for_update(contract_id: int) -> Contract | None:
+    """The contract, locked for this transaction on PostgreSQL (SELECT … FOR UPDATE; a no-op on SQLite)."""
+    stmt = (
+        sa.select(Contract).where(Contract.id == contract_id)
+        .with_for_update(of=Contract).execution_options(populate_existing=True)
+    )
+    return db.session.scalar(stmt)
 
 
 def contracts_for_party(party_type: str, party_id: int) -> list[Contract]:
@@ -106,6 +116,17 @@ def open_obligations_due_between(start: date, end: date) -> list[Obligation]:
         .order_by(Obligation.due_on, Obligation.id)
     )
     return list(db.session.scalars(stmt))
+
+
+def has_live_code(contract: Contract, user) -> bool:
+    """Has this person an unused, unexpired signing code for the contract (the page says so)?"""
+    from app.core.models import utcnow
+
+    stmt = sa.select(SigningCode.id).where(
+        SigningCode.contract_id == contract.id, SigningCode.user_id == user.id, SigningCode.used_at.is_(None),
+        SigningCode.expires_at > utcnow(),
+    )
+    return db.session.scalar(stmt.limit(1)) is not None
 
 
 # --- templates ---------------------------------------------------------------------------------------------------

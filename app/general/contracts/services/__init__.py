@@ -8,6 +8,7 @@ from app.general.contracts.services.lifecycle import (
     expire_contract,
     issue_contract,
     render_contract,
+    require_draft,
     status_label,
     terminate_contract,
     update_draft,
@@ -21,11 +22,13 @@ from app.general.contracts.services.obligations import (
 )
 from app.general.contracts.services.reminders import expire_due_contracts, send_expiry_reminders
 from app.general.contracts.services.signing import (
+    CODE_TTL,
     SigningCodeRejected,
     TooManyCodes,
     countersign,
     request_signing_code,
     sign_as_party,
+    text_matches,
 )
 from app.general.contracts.services.templates import (
     create_template,
@@ -36,10 +39,10 @@ from app.general.contracts.services.templates import (
 from app.general.contracts.services.terms import clean_terms
 
 __all__ = [
-    "TRANSITIONS", "SigningCodeRejected", "TooManyCodes", "add_obligation", "clean_terms", "countersign",
-    "create_contract", "create_template", "delete_draft", "end_contract", "expire_contract", "expire_due_contracts",
-    "issue_contract", "latest_version", "local_today", "mark_obligation_done", "non_compete_periods",
-    "render_contract", "request_signing_code", "schedule_non_compete", "send_expiry_reminders",
-    "set_template_active", "sign_as_party", "status_label", "terminate_contract", "update_draft",
-    "update_template", "waive_obligation",
+    "CODE_TTL", "SigningCodeRejected", "TRANSITIONS", "TooManyCodes", "add_obligation", "clean_terms",
+    "countersign", "create_contract", "create_template", "delete_draft", "end_contract", "expire_contract",
+    "expire_due_contracts", "issue_contract", "latest_version", "local_today", "mark_obligation_done",
+    "non_compete_periods", "render_contract", "request_signing_code", "require_draft", "schedule_non_compete",
+    "send_expiry_reminders", "set_template_active", "sign_as_party", "status_label", "terminate_contract",
+    "text_matches", "update_draft", "update_template", "waive_obligation",
 ]

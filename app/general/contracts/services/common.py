@@ -6,7 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context
+from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -83,5 +83,5 @@ def link(endpoint: str, **values: Any) -> str:
     if has_request_context():
         return absolute_url(endpoint, **values)
     base = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost"
-    with current_app.test_request_context(base_url=base):
-        return absolute_url(endpoint, **values)
+    with current_app.test_request_context(base_url=base):  # a task has no request: lend it the public address
+        return url_for(endpoint, _external=True, **values)

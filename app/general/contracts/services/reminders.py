@@ -57,6 +57,7 @@ def _remind_obligation(obligation: Obligation, key: str) -> None:
     contract = obligation.contract
     context = {"title": contract.title, "party_name": contract.party_name, "employer_name": contract.employer.name,
                "kind": obligation.kind, "description": obligation.description, "due_on": obligation.due_on,
+               "period_starts_on": obligation.period_starts_on, "period_ends_on": obligation.period_ends_on,
                "amount": f"{obligation.amount:.2f}" if obligation.amount is not None else None,
                "currency": obligation.currency, "link": link("contracts.show", contract_id=contract.id)}
     for admin in admins_of(contract.employer):

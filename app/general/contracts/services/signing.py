@@ -150,12 +150,18 @@ def _consume_code(contract: Contract, user: User, code: str) -> SigningCode:
     return row
 
 
+def text_matches(contract: Contract) -> bool:
+    """True when the frozen text still hashes to its stored SHA-256."""
+    return contract.rendered_text is not None and hmac.compare_digest(
+        rendering.sha256_text(contract.rendered_text), contract.rendered_sha256 or "")
+
+
 def check_text(contract: Contract, shown_sha256: str | None = None) -> None:
     """The frozen text still hashes to the stored SHA-256 (and to what the signer was shown).
 
     :raises Conflict: when they differ.
     """
-    if contract.rendered_text is None or rendering.sha256_text(contract.rendered_text) != contract.rendered_sha256:
+    if not text_matches(contract):
         log.error("contract %s: the stored text does not match its SHA-256", contract.id)
         raise Conflict(_("The contract's text does not match its fingerprint. It cannot be signed: "
                          "contact the school."))

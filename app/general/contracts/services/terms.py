@@ -104,3 +104,8 @@ def monthly_compensation(terms: dict) -> Decimal | None:
     """The stored monthly non-compete compensation as a Decimal (never a float)."""
     value = (terms or {}).get("non_compete_monthly_compensation")
     return Decimal(value) if value not in (None, "") else None
+
+
+def stored_date(value) -> date | None:
+    """A date stored in the terms (ISO text), or None."""
+    return date.fromisoformat(value) if value else None
