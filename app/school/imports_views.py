@@ -150,6 +150,8 @@ def confirm(job_id: int):
         return redirect(url_for(".job", job_id=job_id))
     if outcome == "queued":
         _enqueue(job_id)
+    elif outcome == "applied":
+        jobs.discard_upload(job)  # after the commit: a failed commit leaves the preview confirmable
     flash({"applied": _("The file was imported."), "queued": _("The import has started."),
            "already": _("This import was already confirmed.")}[outcome], "success" if outcome != "already" else "info")
     return redirect(url_for(".job", job_id=job_id))

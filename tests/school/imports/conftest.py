@@ -1,7 +1,9 @@
 """Fixtures of the import and export tests: an admin of school A, the import context, files built in code."""
 from __future__ import annotations
 
+import dataclasses
 import io
+from datetime import date
 
 import pandas as pd
 import pytest
@@ -17,11 +19,14 @@ def admin(db, org):
     return factories.make_user("admin", unit=org.school_a)
 
 
+TODAY = date(2026, 9, 15)  # inside academic year 2026-2027, whatever the clock says
+
+
 @pytest.fixture
 def ctx(app, admin):
     from app.school.imports_kinds import context_for
 
-    return context_for(admin)
+    return dataclasses.replace(context_for(admin), today=TODAY)
 
 
 @pytest.fixture
@@ -65,4 +70,42 @@ def staff_row(school, n: int = 1, **overrides) -> dict:
     return row
 
 
-__all__ = ["csv_bytes", "jobs", "staff_row", "xlsx_bytes"]
+def student_row(school, number: str = "S001", **overrides) -> dict:
+    row = {"school_code": school.code, "student_number": number, "student_family_name": "李",
+           "student_given_name": "明", "born_on": "2014-03-15", "academic_year": "2026-2027", "class_name": "7-1",
+           "enrolled_on": "", "guardian_name": "李娜", "relationship": "mother", "guardian_email": "li.na@example.com",
+           "guardian_phone": "13800138000", "preferred_channel": "email", "language": "zh"}
+    row.update(overrides)
+    return row
+
+
+def assignment_row(school, class_name: str = "7-1", number: str = "T00001", **overrides) -> dict:
+    row = {"school_code": school.code, "academic_year": "2026-2027", "class_name": class_name,
+           "employee_number": number, "role": "subject", "subject_code": "MATH", "weekly_periods": "4",
+           "starts_on": "2026-09-01", "qualification_override": ""}
+    row.update(overrides)
+    return row
+
+
+def import_file(spec, data: bytes, ctx, name: str = "file.csv"):
+    """Check and apply a file the way a confirmed import does (in the test's transaction)."""
+    from app.core.imports.pipeline import analyse
+    from app.core.spreadsheets import read_upload
+
+    plan = analyse(spec, read_upload(data, name), ctx)
+    spec.apply(plan, ctx, lambda _done: None)
+    return plan
+
+
+def problems_of(spec, data: bytes, ctx, name: str = "file.csv") -> list[tuple[int, str, str]]:
+    from app.core.errors import ImportRejected
+    from app.core.imports.pipeline import analyse
+    from app.core.spreadsheets import read_upload
+
+    with pytest.raises(ImportRejected) as rejected:
+        analyse(spec, read_upload(data, name), ctx)
+    return rejected.value.rows
+
+
+__all__ = ["TODAY", "assignment_row", "csv_bytes", "import_file", "jobs", "problems_of", "staff_row", "student_row",
+           "xlsx_bytes"]

@@ -87,6 +87,7 @@ class AssignmentImport(ImportSpec):
         if year:
             year, problem = clean_academic_year(year)
             report(row, {"academic_year": problem}, {})
+            year = None if problem else year
         role = row.choice("role", ROLES, required=True)
         subject_code = (row.text("subject_code") or "").upper() or None
         if role == "subject" and subject_code is None:

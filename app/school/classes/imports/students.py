@@ -112,6 +112,7 @@ class StudentImport(ImportSpec):
         if year:
             year, problem = clean_academic_year(year)
             report(row, {"academic_year": problem}, {})
+            year = None if problem else year
         return {
             "school_code": (row.text("school_code", required=True) or "").upper() or None,
             "student_number": student.student_number if student else row.raw("student_number").strip().upper(),
