@@ -282,3 +282,38 @@ def test_names_render_escaped_on_list_profile_and_edit(client, org, login_as, ke
             assert raw not in html, path
     if key == "template":
         assert "49" not in client.get(f"/staff/{staff.id}").get_data(as_text=True).split("<main", 1)[1]
+
+
+def test_the_import_link_shows_only_when_the_import_page_exists_and_the_user_may_run_it(app, client, org, login_as):
+    login_as("admin", unit=org.school_a)
+    html = client.get("/staff/").get_data(as_text=True)
+    if "imports.index" in app.view_functions:
+        assert "Import a spreadsheet" in html
+    else:
+        assert "Import a spreadsheet" not in html
+    login_as("head", unit=org.school_a)
+    assert "Import a spreadsheet" not in client.get("/staff/").get_data(as_text=True)
+
+
+def test_later_modules_add_cards_to_the_profile(app, client, org, login_as, monkeypatch):
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from app.school.staff.views import profile
+
+    staff = factories.make_staff(org.school_a)
+    cards = []
+    monkeypatch.setattr(profile, "PROFILE_CARDS", cards)
+    card_html = '<section id="test-card">{{ card.word }} {{ staff.employee_number }}</section>'
+    monkeypatch.setattr(app.jinja_env, "loader", ChoiceLoader([DictLoader({"test/_card.html": card_html}),
+                                                               app.jinja_env.loader]))
+    app.jinja_env.cache.clear()
+    profile.register_profile_card("test/_card.html", order=30,
+                                  context=lambda person, viewer, own: None if own else {"word": "credentials"})
+    login_as("admin", unit=org.school_a)
+    html = client.get(f"/staff/{staff.id}").get_data(as_text=True)
+    assert f'<section id="test-card">credentials {staff.employee_number}</section>' in html
+    teacher = factories.make_user("teacher", unit=org.school_a)
+    staff.user = teacher
+    db.session.flush()
+    login_as(user=teacher)
+    assert 'id="test-card"' not in client.get("/staff/me").get_data(as_text=True)
