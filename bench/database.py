@@ -1,6 +1,9 @@
 """Creating the bench database from scratch and building the app bound to it."""
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -66,11 +69,30 @@ def make_app(url: str):
     return create_app(bench_config(), SQLALCHEMY_DATABASE_URI=url)
 
 
+@contextmanager
+def _logging_kept() -> Iterator[None]:
+    """Alembic's env.py runs logging.config.fileConfig, which disables every logger that exists and replaces
+    the root handlers: put them back, so that running the generator inside a process (a test) changes nothing."""
+    root = logging.getLogger()
+    root_state = (root.level, list(root.handlers))
+    loggers = {name: (lg.disabled, lg.level, list(lg.handlers), lg.propagate)
+               for name, lg in logging.Logger.manager.loggerDict.items() if isinstance(lg, logging.Logger)}
+    try:
+        yield
+    finally:
+        root.setLevel(root_state[0])
+        root.handlers[:] = root_state[1]
+        for name, (disabled, level, handlers, propagate) in loggers.items():
+            logger = logging.getLogger(name)
+            logger.disabled, logger.level, logger.propagate = disabled, level, propagate
+            logger.handlers[:] = handlers
+
+
 def migrate(app) -> None:
     """`flask db upgrade`: build the schema from the committed migrations, exactly as production does."""
     from flask_migrate import upgrade
 
-    with app.app_context():
+    with app.app_context(), _logging_kept():
         upgrade()
 
 
@@ -81,3 +103,20 @@ def dispose(app) -> None:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@contextmanager
+def temporary_app(url: str) -> Iterator:
+    """An app on the bench database that leaves no trace in the process: its connections are closed, and
+    the Celery app and the logging set-up that were there before are put back."""
+    from celery import _state as celery_state
+
+    current, default = celery_state.get_current_app(), celery_state.default_app
+    with _logging_kept():  # create_app sets the root logger's level too
+        app = make_app(url)
+        try:
+            yield app
+        finally:
+            dispose(app)
+            current.set_current()  # Celery() makes itself current (a thread-local) and create_app the default
+            celery_state.set_default_app(default)

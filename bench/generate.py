@@ -118,8 +118,7 @@ def generate(url: str, *, scale: Scale = FULL, seed: int = DEFAULT_SEED, year_st
     year_start = year_start or academic_year_start(date.today())
     if fresh:
         database.recreate(url, allow_any_name=allow_any_name)
-    app = database.make_app(url)
-    try:
+    with database.temporary_app(url) as app:
         migrate_started = time.perf_counter()
         database.migrate(app)
         migrate_seconds = time.perf_counter() - migrate_started
@@ -133,8 +132,6 @@ def generate(url: str, *, scale: Scale = FULL, seed: int = DEFAULT_SEED, year_st
         report = Report(url, dataset.counts(), build_seconds, {w.table: w.seconds for w in written}, migrate_seconds,
                         0.0, unfilled)
         _record_generation(app, report, seed, scale)
-    finally:
-        database.dispose(app)
     report.total_seconds = time.perf_counter() - started
     return report
 

@@ -28,10 +28,14 @@ def _rows(url: str) -> dict[str, list[tuple]]:
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
+    from celery import current_app
+
+    default_celery = current_app._get_current_object()
     folder = tmp_path_factory.mktemp("bench")
     urls = [f"sqlite:///{folder / name}" for name in ("bench-a.sqlite", "bench-b.sqlite", "bench-c.sqlite")]
     seeds = (7, 7, 8)
     reports = [generate(url, scale=SMALL, seed=seed, year_start=YEAR) for url, seed in zip(urls, seeds, strict=True)]
+    assert current_app._get_current_object() is default_celery  # the generator leaves the test session's app alone
     return urls, reports
 
 
