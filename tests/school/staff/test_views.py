@@ -317,3 +317,22 @@ def test_later_modules_add_cards_to_the_profile(app, client, org, login_as, monk
     db.session.flush()
     login_as(user=teacher)
     assert 'id="test-card"' not in client.get("/staff/me").get_data(as_text=True)
+
+
+def test_the_profile_lists_classes_now_and_before_with_links_for_admins_only(app, client, org, login_as):
+    staff = factories.make_staff(org.school_a, max_weekly_periods=20)
+    klass = factories.make_class(org.school_a, name="7-3")
+    factories.make_assignment(klass, staff, subject=factories.make_subject("PHY", "Physics"), weekly_periods=5,
+                              starts_on=date(2020, 9, 1))
+    factories.make_assignment(klass, staff, weekly_periods=2, starts_on=date(2019, 9, 1), ends_on=date(2020, 7, 1))
+    login_as("admin", unit=org.school_a)
+    html = client.get(f"/staff/{staff.id}").get_data(as_text=True)
+    assert "Physics" in html and "1 earlier assignment" in html and "5 of at most 20 weekly periods" in html
+    if "classes.detail" in app.view_functions:
+        assert f'href="/classes/{klass.id}"' in html
+    teacher = factories.make_user("teacher", unit=org.school_a)
+    staff.user = teacher
+    db.session.flush()
+    login_as(user=teacher)
+    html = client.get("/staff/me").get_data(as_text=True)
+    assert "Physics" in html and f'href="/classes/{klass.id}"' not in html
