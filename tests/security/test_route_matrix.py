@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import AnyConverter, IntegerConverter
 
 from app.general.auth import policy
 from tests import factories
@@ -21,7 +21,12 @@ def _url(rule) -> str:
     values = {}
     for name in rule.arguments:
         converter = rule._converters.get(name)
-        values[name] = 999_999 if isinstance(converter, IntegerConverter) else "x"
+        if isinstance(converter, IntegerConverter):
+            values[name] = 999_999
+        elif isinstance(converter, AnyConverter):
+            values[name] = sorted(converter.items)[0]
+        else:
+            values[name] = "x"
     return rule.build(values, append_unknown=False)[1]
 
 

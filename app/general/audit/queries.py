@@ -58,16 +58,16 @@ def subject_types() -> list[str]:
 
 
 def events_for_subject(subject_type: str, subject_id: object, limit: int = 200) -> list[AuditEvent]:
-    """The timeline of one object (used by profile and case pages)."""
+    """The timeline of one object, oldest first: its latest `limit` events (used by profile and case pages)."""
     from app.extensions import db
 
     stmt = (
         sa.select(AuditEvent)
         .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == str(subject_id))
-        .order_by(AuditEvent.seq)
+        .order_by(AuditEvent.seq.desc())
         .limit(limit)
     )
-    return list(db.session.scalars(stmt))
+    return list(reversed(db.session.scalars(stmt).all()))
 
 
 def visible_to(user, stmt: sa.Select) -> sa.Select:
