@@ -94,7 +94,7 @@ class ContractForm(VersionedForm):
                               description=_l("Where the signing code is sent; empty: the portal account's e-mail."))
     starts_on = DateField(_l("First day"), validators=[InputRequired()])
     ends_on = DateField(_l("Last day"), validators=[Optional()], description=_l("Empty for an open-ended contract."))
-    notice_days = IntegerField(_l("Notice (days)"), validators=[Optional(), NumberRange(min=0, max=365)])
+    notice_days = IntegerField(_l("Notice (days)"), default=30, validators=[Optional(), NumberRange(min=0, max=365)])
     probation_ends_on = DateField(_l("Probation ends on"), validators=[Optional()])
     non_compete_months = IntegerField(_l("Non-compete (months after the end)"),
                                       validators=[Optional(), NumberRange(min=0, max=24)],

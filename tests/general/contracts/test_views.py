@@ -230,3 +230,30 @@ def test_my_contracts_puts_those_waiting_for_a_signature_first(client, org, teac
     factories.log_in(client, teacher)
     page = client.get("/contracts/mine").get_data(as_text=True)
     assert page.index(f"/contracts/mine/{waiting.id}/sign") < page.index("badge text-bg-success")
+
+
+def test_extra_form_fields_cannot_change_status_party_or_text(client, org, admin, teacher, template):
+    contract = cf.make_contract(org.school_a, teacher, template=template)
+    other = cf.make_teacher(org.dept_a)
+    factories.log_in(client, admin)
+    response = client.post(f"/contracts/{contract.id}/edit", data={
+        "template": template.id, "employer": org.school_a.id, "starts_on": "2026-09-01", "notice_days": "30",
+        "currency": "CNY", "row_version": contract.row_version, "status": "active", "party_user_id": other.id,
+        "party_id": other.id, "rendered_text": "forged", "rendered_sha256": "0" * 64})
+    assert response.status_code == 302
+    db.session.expire_all()
+    contract = db.session.get(Contract, contract.id)
+    assert (contract.status, contract.party_user_id, contract.party_id) == ("draft", teacher.id, teacher.id)
+    assert contract.rendered_text is None and contract.rendered_sha256 is None
+
+
+def test_the_signing_form_ignores_a_posted_ip_time_or_signer(client, org, teacher):
+    contract = cf.issued(org.school_a, teacher)
+    factories.log_in(client, teacher)
+    client.post(f"/contracts/mine/{contract.id}/code")
+    client.post(f"/contracts/mine/{contract.id}/sign", data={
+        "code": cf.last_code(contract), "text_sha256": contract.rendered_sha256, "ip": "8.8.8.8",
+        "signed_at": "2000-01-01T00:00:00", "signer_user_id": "1", "user_agent": "forged"})
+    signature = _signature(contract)
+    assert signature.ip == "127.0.0.1" and signature.signed_at.year > 2000
+    assert signature.signer_user_id == teacher.id and signature.user_agent != "forged"

@@ -39,10 +39,12 @@ def _template_choices(form: forms.ContractForm, current=None) -> None:
     templates = queries.latest_templates(actor(), active_only=True)
     if current is not None and all(t.id != current.id for t in templates):
         templates.insert(0, current)
-    form.template.choices = forms.choices(
-        (t.id, f"{t.name} · {forms.KIND_LABELS.get(t.kind, t.kind)} · v{t.version} · {t.locale}") for t in templates
-    )
-    form.employer.choices = forms.choices((unit.id, unit.name) for unit in queries.employers_for(actor()))
+    form.template.choices = [forms.SelectChoice("", _("— choose —"))] + [
+        forms.SelectChoice(t.id, f"{t.name} · v{t.version} · {t.locale}", optgroup=forms.KIND_LABELS.get(t.kind))
+        for t in templates
+    ]
+    employers = sorted(queries.employers_for(actor()), key=lambda unit: (unit.kind != "school", unit.name))
+    form.employer.choices = forms.choices((unit.id, unit.name) for unit in employers)
 
 
 def _chosen(form: forms.ContractForm):
@@ -70,7 +72,8 @@ def create():
     form = forms.NewContractForm()
     _template_choices(form)
     choices = parties.choices_for(actor())
-    form.party.choices = forms.choices((p.key, f"{p.name} ({p.email})" if p.email else p.name) for p in choices)
+    form.party.choices = forms.choices([("", _("— choose —"))] +
+                                       [(p.key, f"{p.name} ({p.email})" if p.email else p.name) for p in choices])
     if request.method == "GET":
         _prefill(form, choices)
     if form.validate_on_submit():
