@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyotp
@@ -56,14 +57,26 @@ def live(tmp_path_factory):
         drop(database)
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
+@pytest.fixture
+def in_chromium():
+    """Run a scenario with its own Chromium in a thread of its own: another suite's Playwright may already be
+    running an event loop in the main thread, and Playwright's sync API refuses to start inside one."""
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
+    def run(scenario):
+        def body():
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+                try:
+                    return scenario(browser)
+                finally:
+                    browser.close()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(body).result()
+
+    return run
 
 
 def _page(chromium, errors: list, **options):
@@ -109,8 +122,11 @@ def _contract(app, contract_id: int):
     return state
 
 
-def test_a_teacher_signs_the_waiting_contract_and_the_head_countersigns(live, chromium):
-    app, base = live
+def test_a_teacher_signs_the_waiting_contract_and_the_head_countersigns(live, in_chromium):
+    in_chromium(lambda chromium: _sign_and_countersign(chromium, *live))
+
+
+def _sign_and_countersign(chromium, app, base):
     errors: list[str] = []
     page = _page(chromium, errors, viewport={"width": 1280, "height": 900})
     _log_in(page, base, "teacher03")
@@ -145,8 +161,11 @@ def test_a_teacher_signs_the_waiting_contract_and_the_head_countersigns(live, ch
     assert not errors, errors
 
 
-def test_the_contract_pages_fit_a_phone(live, chromium):
-    _app, base = live
+def test_the_contract_pages_fit_a_phone(live, in_chromium):
+    in_chromium(lambda chromium: _phone(chromium, live[1]))
+
+
+def _phone(chromium, base):
     errors: list[str] = []
     page = _page(chromium, errors, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     _log_in(page, base, "teacher01")
