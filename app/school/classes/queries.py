@@ -197,18 +197,30 @@ class StudentFilter:
     status: str = "active"  # active | left | all
 
 
+def _is_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
 def _student_search(text: str) -> sa.ColumnElement[bool] | None:
-    """Every word must match the number or a name (either order; CJK names written together)."""
+    """Every word must match the start of the number or a name; a CJK word may also span the whole name
+    (王小明), which is the only case that needs the costlier concatenation."""
     terms = text.split()[:SEARCH_TERMS_MAX]
     if not terms:
         return None
-    columns = (Student.student_number, Student.family_name, Student.given_name,
-               Student.family_name + Student.given_name)
-    return sa.and_(*(sa.or_(*(col.icontains(term, autoescape=True) for col in columns)) for term in terms))
+    conditions = []
+    for term in terms:
+        options = [Student.student_number.startswith(term.upper(), autoescape=True),
+                   Student.family_name.icontains(term, autoescape=True),
+                   Student.given_name.icontains(term, autoescape=True)]
+        if _is_cjk(term):
+            options.append((Student.family_name + Student.given_name).contains(term, autoescape=True))
+        conditions.append(sa.or_(*options))
+    return sa.and_(*conditions)
 
 
 def students_for(user, student_filter: StudentFilter | None = None, on: date | None = None) -> sa.Select:
-    """The students of the schools in the user's scopes, searched and filtered; a statement to paginate."""
+    """The students of the schools in the user's scopes, searched and filtered, by school and student number;
+    a statement to paginate."""
     f = student_filter or StudentFilter()
     school = aliased(OrgUnit)
     stmt = sa.select(Student).join(school, school.id == Student.school_id).where(in_scope(user, school))
@@ -224,7 +236,8 @@ def students_for(user, student_filter: StudentFilter | None = None, on: date | N
             Enrollment.student_id == Student.id, Enrollment.class_id == f.class_id,
             _covering(Enrollment, on or local_today())).exists())
     stmt = stmt.where(*(c for c in conditions if c is not None))
-    return stmt.order_by(sa.func.lower(Student.family_name), sa.func.lower(Student.given_name), Student.id)
+    # School and number: the order of the class lists, and the unique index's order (no sort at district scale)
+    return stmt.order_by(Student.school_id, Student.student_number)
 
 
 def current_classes(student_ids: Iterable[int], on: date) -> dict[int, SchoolClass]:
@@ -380,16 +393,19 @@ class LoadRow:
         return self.maximum - self.used
 
 
-def _loads(on: date):
+def _loads(on: date, school_id: int):
+    """Periods a week per staff member of one school on `on` (a subquery to join)."""
     return (sa.select(Assignment.staff_id, sa.func.sum(Assignment.weekly_periods).label("used"))
-            .where(_covering(Assignment, on)).group_by(Assignment.staff_id).subquery())
+            .join(StaffMember, StaffMember.id == Assignment.staff_id)
+            .where(StaffMember.school_id == school_id, _covering(Assignment, on))
+            .group_by(Assignment.staff_id).subquery())
 
 
 def load_overview(user, school_id: int, on: date, *, department_id: int | None = None,
                   sort: str = "load") -> list[LoadRow]:
     """Periods used on `on` against the maximum, per current teacher of the school within the user's scopes
     (one query). `sort` is "load" (fullest first) or "name"."""
-    loads, unit, department = _loads(on), aliased(OrgUnit), aliased(OrgUnit)
+    loads, unit, department = _loads(on, school_id), aliased(OrgUnit), aliased(OrgUnit)
     used = sa.func.coalesce(loads.c.used, 0)
     stmt = (
         sa.select(StaffMember.id, StaffMember.family_name, StaffMember.given_name, department.name.label("dept"),
@@ -413,19 +429,23 @@ def load_overview(user, school_id: int, on: date, *, department_id: int | None =
 
 @dataclass(frozen=True)
 class TeacherChoice:
-    staff: StaffMember
+    staff_id: int
+    name: str
     used: int
+    maximum: int
 
     @property
     def spare(self) -> int:
-        return self.staff.max_weekly_periods - self.used
+        return self.maximum - self.used
 
 
 def teacher_choices(school_id: int, on: date) -> list[TeacherChoice]:
     """The active staff of a school with their load on `on`: the choices of the assignment forms (one query)."""
-    loads = _loads(on)
-    stmt = (sa.select(StaffMember, sa.func.coalesce(loads.c.used, 0))
+    loads = _loads(on, school_id)
+    stmt = (sa.select(StaffMember.id, StaffMember.family_name, StaffMember.given_name, StaffMember.max_weekly_periods,
+                      sa.func.coalesce(loads.c.used, 0).label("used"))
             .outerjoin(loads, loads.c.staff_id == StaffMember.id)
             .where(StaffMember.school_id == school_id, StaffMember.status == StaffStatus.ACTIVE)
             .order_by(sa.func.lower(StaffMember.family_name), sa.func.lower(StaffMember.given_name), StaffMember.id))
-    return [TeacherChoice(staff, int(used)) for staff, used in db.session.execute(stmt)]
+    return [TeacherChoice(row.id, full_name(row.family_name, row.given_name), int(row.used), row.max_weekly_periods)
+            for row in db.session.execute(stmt)]

@@ -19,9 +19,9 @@ def _teacher_choices(school_class: SchoolClass, exclude_id: int | None = None) -
     """Active teachers of the class's school, each with the periods a week they teach today and their maximum."""
     today = queries.local_today()
     return [SelectChoice("", "—")] + [
-        SelectChoice(choice.staff.id, _("%(name)s — %(used)d of %(max)d periods", name=choice.staff.full_name,
-                                        used=choice.used, max=choice.staff.max_weekly_periods))
-        for choice in queries.teacher_choices(school_class.school_id, today) if choice.staff.id != exclude_id]
+        SelectChoice(choice.staff_id, _("%(name)s — %(used)d of %(max)d periods", name=choice.name,
+                                        used=choice.used, max=choice.maximum))
+        for choice in queries.teacher_choices(school_class.school_id, today) if choice.staff_id != exclude_id]
 
 
 def _staff_of(form, school_class: SchoolClass) -> StaffMember | None:
