@@ -26,7 +26,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from app.core.errors import ImportRejected, NotAllowed, ValidationFailed
-from app.core.imports.pipeline import analyse, check_rows, plan_rows
+from app.core.imports.pipeline import Checked, check_rows, dump_checked, load_checked, plan_rows
 from app.core.imports.progress import JobProgress
 from app.core.imports.spec import ImportContext, ImportSpec, Plan
 from app.core.jobs import Job, JobStatus
@@ -56,26 +56,49 @@ def upload_folder() -> Path:
     return folder
 
 
-def _store(data: bytes, fmt: str) -> str:
-    name = f"{secrets.token_hex(16)}.{fmt}"
-    path = upload_folder() / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def _store(data: bytes, name: str) -> str:
+    fd = os.open(upload_folder() / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     return name
 
 
 def _stored_path(name: str | None) -> Path | None:
-    if not name or not re.fullmatch(r"[0-9a-f]{32}\.(csv|xlsx)", name):
+    if not name or not re.fullmatch(r"[0-9a-f]{32}\.(csv|xlsx|json)", name):
         return None
     return upload_folder() / name
 
 
 def discard_upload(job: Job) -> None:
-    """Delete a job's stored file (safe to call twice)."""
-    path = _stored_path((job.params or {}).get("file"))
-    if path is not None:
-        path.unlink(missing_ok=True)
+    """Delete a job's stored file and its checked rows (safe to call twice)."""
+    for key in ("file", "parsed"):
+        path = _stored_path((job.params or {}).get(key))
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+def _keep(data: bytes, fmt: str, checked: Checked, ctx: ImportContext) -> dict:
+    """Store the file and its checked rows under one random name; returns what the job's params record."""
+    stem = secrets.token_hex(16)
+    rows = dump_checked(checked)
+    return {"file": _store(data, f"{stem}.{fmt}"), "parsed": _store(rows, f"{stem}.json"),
+            "parsed_sha256": hashlib.sha256(rows).hexdigest(), "parsed_on": ctx.today.isoformat()}
+
+
+def _checked(job: Job, spec: ImportSpec, ctx: ImportContext, progress=None) -> Checked:
+    """The file's checked rows: those the preview kept when they still apply (same day, intact), else the file's
+    rows checked again. :raises UploadGone: the file is no longer there."""
+    params = job.params or {}
+    path = _stored_path(params.get("parsed"))
+    if path is not None and path.exists() and params.get("parsed_on") == ctx.today.isoformat():
+        blob = path.read_bytes()
+        if hmac.compare_digest(hashlib.sha256(blob).hexdigest(), params.get("parsed_sha256", "")):
+            checked = load_checked(blob)
+            if progress:
+                progress(len(checked.rows))
+            return checked
+    sheet = _read_stored(job)
+    return check_rows(spec, sheet, ctx, progress) if progress else check_rows(spec, sheet, ctx)
 
 
 def display_name(filename: str | None) -> str:
@@ -146,13 +169,14 @@ def stage_upload(spec: ImportSpec, data: bytes, filename: str, *, ctx: ImportCon
     job = Job(kind=KIND_PREFIX + spec.kind, status=JobStatus.QUEUED, requested_by_id=ctx.actor.id,
               params=params, total=2 * len(sheet), done=0)
     try:
-        plan = analyse(spec, sheet, ctx)
+        checked = check_rows(spec, sheet, ctx)
+        plan = plan_rows(spec, checked, ctx)
     except ImportRejected as rejected:
         job.status, job.finished_at = JobStatus.FAILED, utcnow()
         job.result = _rejection_result(rejected, "preview")
         job.scope_unit_id = _scope_unit_id(Plan(), ctx.actor)
     else:
-        job.params = {**params, "file": _store(data, sheet.format), "token": secrets.token_urlsafe(24)}
+        job.params = {**params, **_keep(data, sheet.format, checked, ctx), "token": secrets.token_urlsafe(24)}
         job.result = {"stage": "preview", **plan.summary()}
         job.scope_unit_id = _scope_unit_id(plan, ctx.actor)
     db.session.add(job)
@@ -206,9 +230,8 @@ def _read_stored(job: Job):
 
 
 def _apply_now(job: Job, spec: ImportSpec, ctx: ImportContext) -> dict:
-    sheet = _read_stored(job)
     ctx = dataclasses.replace(ctx, lock=True)
-    plan = analyse(spec, sheet, ctx)
+    plan = plan_rows(spec, _checked(job, spec, ctx), ctx)
     spec.apply(plan, ctx, lambda _done: None)
     return _finish(job.id, plan, ctx, {**job.params, "kind": kind_of(job)})
 
@@ -336,9 +359,8 @@ def _run(job_id: int, spec: ImportSpec, ctx: ImportContext, params: dict) -> str
     progress.write(status=JobStatus.RUNNING, done=0, force=True)
     try:
         job = db.session.get(Job, job_id)
-        sheet = _read_stored(job)
+        checked = _checked(job, spec, ctx, progress)
         db.session.rollback()
-        checked = check_rows(spec, sheet, ctx, progress)
         if not _guard(job_id):
             db.session.rollback()
             return "already"

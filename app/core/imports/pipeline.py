@@ -5,8 +5,10 @@ every problem found (row, column as headed in the file, message).
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
+from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -62,7 +64,7 @@ def parse_rows(spec: ImportSpec, sheet: Sheet, header: Header, errors: RowErrors
     """Run the spec's per-row rules over every data row (no database access)."""
     names = list(header.positions)
     frame = sheet.frame.iloc[:, [header.positions[n] for n in names]]
-    present = set(names)
+    present = frozenset(names)
     overflow = set(sheet.overflow_rows)
     rows: list[ParsedRow] = []
     for count, (number, *cells) in enumerate(frame.itertuples(name=None), start=1):
@@ -70,7 +72,7 @@ def parse_rows(spec: ImportSpec, sheet: Sheet, header: Header, errors: RowErrors
         if number in overflow:
             reader.error("", _("This row has more cells than the header has columns."))
         data = spec.parse_row(reader, ctx)
-        rows.append(ParsedRow(int(number), data, reader.ok))
+        rows.append(ParsedRow(int(number), data, reader.ok, present))
         if count % PROGRESS_EVERY == 0:
             progress(count)
     progress(len(rows))
@@ -132,6 +134,33 @@ def check_rows(spec: ImportSpec, sheet: Sheet, ctx: ImportContext, progress: Pro
     rows = parse_rows(spec, sheet, header, errors, ctx, progress)
     check_duplicates(spec, rows, errors)
     return Checked(header, rows, errors)
+
+
+def dump_checked(checked: Checked) -> bytes:
+    """The checked rows of a file that passed, as JSON: the preview keeps them so the apply need not redo them."""
+    header = checked.header
+    return json.dumps({
+        "header": {"positions": header.positions, "display": header.display, "ignored": header.ignored},
+        "rows": [[row.number, row.data] for row in checked.rows],
+    }, default=_encode, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def load_checked(blob: bytes) -> Checked:
+    """The inverse of `dump_checked` (every row passed: `dump_checked` is only called for such files)."""
+    content = json.loads(blob, object_hook=_decode)
+    header = Header(**content["header"])
+    present = frozenset(header.positions)
+    return Checked(header, [ParsedRow(number, data, True, present) for number, data in content["rows"]], RowErrors())
+
+
+def _encode(value):
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    raise TypeError(f"cannot store {type(value).__name__} in a checked row")
+
+
+def _decode(value: dict):
+    return date.fromisoformat(value["$date"]) if len(value) == 1 and "$date" in value else value
 
 
 def plan_rows(spec: ImportSpec, checked: Checked, ctx: ImportContext) -> Plan:

@@ -69,6 +69,7 @@ class ParsedRow:
     number: int
     data: dict[str, Any]
     ok: bool = True
+    present: frozenset[str] = frozenset()  # the columns the file has (an absent column keeps stored values)
 
 
 @dataclass

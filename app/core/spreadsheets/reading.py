@@ -1,9 +1,10 @@
-"""Spreadsheet helpers shared by exports and imports: safe reading of uploads, neutralised writing.
+"""Reading uploads safely.
 
-Reading checks an upload before any parser sees it: the name must be .csv or .xlsx and the content
-must be what the name says (an .html renamed .xlsx is refused), a workbook must be a real Office
-Open XML zip without macros, within entry-count and uncompressed-size limits (zip bombs), and its
-XML is parsed with defusedxml. Every cell is read as text, so `007` and `NA` survive unchanged.
+An upload is checked before any parser sees it: the name must be .csv or .xlsx and the content must be
+what the name says (an .html renamed .xlsx is refused); a workbook must be a real Office Open XML zip
+without macros, within entry-count, size and compression-ratio limits (zip bombs); its XML may declare
+no document type (xlsx.py), and defusedxml guards the standard library's parsers as well. Every cell
+is read as text, so `007` and `NA` survive unchanged.
 """
 from __future__ import annotations
 
@@ -12,20 +13,14 @@ import io
 import re
 import warnings
 import zipfile
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from decimal import Decimal
 
 import pandas as pd
 from flask_babel import lazy_gettext as _l
 
 from app.core.errors import ValidationFailed
+from app.core.spreadsheets import xlsx
 
-# A cell starting with one of these is read as a formula (or hides one) by Excel and LibreOffice.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00")
-# Characters an XML worksheet cannot hold (openpyxl refuses them).
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # What Excel writes into a cell whose formula failed; such a first cell is data, not a comment.
 EXCEL_ERRORS = frozenset({"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!"})
 
@@ -34,8 +29,8 @@ CSV_MIMETYPE = "text/csv"
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, or an encrypted (password-protected) workbook
-# Parts that carry executable content: VBA projects, Excel 4.0 macro sheets, ActiveX controls.
 _DEFUSED = False
+# Parts that carry executable content: VBA projects, Excel 4.0 macro sheets, ActiveX controls.
 _MACRO_PARTS = re.compile(r"(^|/)vbaproject\.bin$|^xl/macrosheets/|^xl/activex/|vbadata\.xml$", re.IGNORECASE)
 
 
@@ -76,79 +71,6 @@ class Sheet:
 
     def __len__(self) -> int:
         return len(self.frame)
-
-
-# --- writing -------------------------------------------------------------------------------------
-
-
-def neutralise(value: object) -> object:
-    """Make a cell inert: text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def unneutralise(value: str) -> str:
-    """Undo `neutralise` on a cell read back from one of our exports ("'+86 138…" → "+86 138…")."""
-    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@":
-        return value[1:]
-    return value
-
-
-def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """A UTF-8 CSV (with BOM, so Excel reads Chinese correctly) with every cell neutralised."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralise(h) for h in header])
-    for row in rows:
-        writer.writerow(["" if cell is None else neutralise(_csv_text(cell)) for cell in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _csv_text(cell: object) -> object:
-    if isinstance(cell, date | datetime):
-        return cell.isoformat()
-    return cell
-
-
-def _xlsx_cell(sheet, value: object, *, bold: bool = False):
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    if isinstance(value, str):
-        value = _ILLEGAL_XML.sub("", neutralise(value))
-    elif isinstance(value, Decimal):
-        value = float(value)
-    cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # never a formula, whatever the text
-    elif isinstance(value, datetime | date):
-        cell.number_format = "yyyy-mm-dd"
-    if bold:
-        cell.font = Font(bold=True)
-    return cell
-
-
-def xlsx_bytes(
-    header: Sequence[str],
-    rows: Iterable[Sequence[object]],
-    *,
-    title: str = "Sheet1",
-    extra_sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[object]]]] = (),
-) -> bytes:
-    """An .xlsx workbook (write-only, so memory stays flat) with every text cell neutralised and typed as text."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    for sheet_title, sheet_header, sheet_rows in ((title, header, rows), *extra_sheets):
-        sheet = workbook.create_sheet(title=sheet_title[:31])
-        sheet.freeze_panes = "A2"
-        sheet.append([_xlsx_cell(sheet, h, bold=True) for h in sheet_header])
-        for row in sheet_rows:
-            sheet.append([_xlsx_cell(sheet, cell) for cell in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 # --- sniffing ------------------------------------------------------------------------------------
@@ -274,7 +196,7 @@ def _read_csv(data: bytes, limits: ReadLimits) -> pd.DataFrame:
     if text.lstrip()[:1] == "<":
         raise SpreadsheetRejected(_l("The file looks like a web page or XML, not a CSV file."))
     try:
-        return pd.read_csv(
+        frame = pd.read_csv(
             io.StringIO(text), sep=_delimiter(text), header=None, names=range(limits.max_columns), dtype=str,
             keep_default_na=False, na_filter=False, skip_blank_lines=False,
             engine="c", quoting=csv.QUOTE_MINIMAL, nrows=limits.max_rows + 3,
@@ -286,25 +208,12 @@ def _read_csv(data: bytes, limits: ReadLimits) -> pd.DataFrame:
             _l("The CSV file cannot be read: a row has more than %(n)d cells or a quote is not closed.",
                n=limits.max_columns)
         ) from None
-
-
-def cell_text(value: object) -> str:
-    """One workbook cell as the text the user sees: dates as YYYY-MM-DD, 16.0 as 16, None as ""."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
+    frame.index = range(1, len(frame) + 1)  # the row numbers Excel shows (blank lines count)
+    return frame
 
 
 def _defuse() -> None:
-    """defusedxml's patches of the standard library's XML parsers (openpyxl uses defusedxml's own as well)."""
+    """defusedxml's patches of the standard library's XML parsers, for any other XML parsed in this process."""
     global _DEFUSED
     if not _DEFUSED:
         import defusedxml
@@ -316,47 +225,20 @@ def _defuse() -> None:
 
 
 def _read_xlsx(data: bytes, limits: ReadLimits) -> pd.DataFrame:
-    _defuse()  # before openpyxl parses anything: no entity expansion, no external DTDs
-    from openpyxl import load_workbook
-
+    """The first worksheet's cells as text, indexed by Excel's row numbers (expat, no DTD allowed: see xlsx.py)."""
+    _defuse()
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
-    except Exception as error:  # openpyxl raises many kinds (KeyError, ValueError, defusedxml's) for broken files
-        raise _unreadable(error) from None
-    try:
-        rows = _worksheet_rows(workbook.worksheets[0], limits) if workbook.worksheets else []
-    except SpreadsheetRejected:
-        raise
-    except Exception as error:
-        raise _unreadable(error) from None
-    finally:
-        workbook.close()
-    return pd.DataFrame(rows, columns=range(limits.max_columns), dtype=str)
-
-
-def _unreadable(error: BaseException) -> SpreadsheetRejected:
-    from defusedxml import DefusedXmlException
-
-    while error is not None:
-        if isinstance(error, DefusedXmlException):
-            return SpreadsheetRejected(_l("The workbook contains XML constructs that are not allowed (entities "
-                                          "or external references). Save it again from Excel as .xlsx."))
-        error = error.__cause__ or error.__context__
-    return SpreadsheetRejected(_l("The workbook is damaged and cannot be read."))
-
-
-def _worksheet_rows(sheet, limits: ReadLimits) -> list[list[str]]:
-    rows: list[list[str]] = []
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        if number > limits.max_rows + 3:
-            break  # enough to know the file is too long
-        texts = [cell_text(v) for v in values]
-        while texts and texts[-1] == "":
-            texts.pop()
-        if len(texts) > limits.max_columns:
-            raise SpreadsheetRejected(_l("Row %(row)d has more than %(n)d cells.", row=number, n=limits.max_columns))
-        rows.append(texts + [""] * (limits.max_columns - len(texts)))
-    return rows
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            rows = list(xlsx.read_rows(archive, max_rows=limits.max_rows + 3, max_columns=limits.max_columns))
+    except xlsx.UnsafeXml:
+        raise SpreadsheetRejected(_l("The workbook contains XML constructs that are not allowed (entities "
+                                     "or external references). Save it again from Excel as .xlsx.")) from None
+    except (xlsx.BadWorkbook, zipfile.BadZipFile, KeyError, ValueError, IndexError, OSError, EOFError):
+        raise SpreadsheetRejected(_l("The workbook is damaged and cannot be read.")) from None
+    width = max((len(cells) for _n, cells in rows), default=1)
+    frame = pd.DataFrame([cells + [""] * (width - len(cells)) for _n, cells in rows], columns=range(width),
+                         index=[n for n, _cells in rows], dtype=str)
+    return frame if len(frame) else pd.DataFrame({0: pd.Series([], dtype=str)})
 
 
 def _clean(series: pd.Series) -> pd.Series:
@@ -376,7 +258,6 @@ def _to_sheet(raw: pd.DataFrame, kind: str, limits: ReadLimits) -> Sheet:
     used = (raw != "").any(axis=0)
     width = int(used[used].index.max()) + 1 if used.any() else 1
     frame = raw.iloc[:, :width].apply(_clean) if len(raw) else raw.iloc[:, :width]
-    frame.index = range(1, len(frame) + 1)  # the row numbers Excel shows
     keep = (frame != "").any(axis=1) & ~frame[0].map(_is_comment)
     frame = frame[keep]
     if frame.empty:

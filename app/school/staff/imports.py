@@ -13,7 +13,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.core.imports import Column, ImportContext, ImportSpec, ParsedRow, Plan, RowErrors, RowReader
-from app.core.imports.bulk import Steps, in_chunks, insert_many, insert_returning_ids, lock_rows, update_many
+from app.core.imports.bulk import (
+    Steps,
+    delete_where,
+    in_chunks,
+    insert_many,
+    insert_returning_ids,
+    lock_rows,
+    update_many,
+)
 from app.core.models import utcnow
 from app.extensions import db
 from app.general.org.models import OrgUnit, OrgUnitKind
@@ -102,8 +110,7 @@ class StaffImport(ImportSpec):
             row.error(name, message)
         data = dict(vars(values)) if values else {"employee_number": _number(row.raw("employee_number"))}
         data.update(school_code=school_code, department_code=department_code,
-                    max_weekly_periods=periods, subjects=row.codes("subjects") if row.has("subjects") else None,
-                    present=row.present)
+                    max_weekly_periods=periods, subjects=row.codes("subjects") if row.has("subjects") else None)
         return data
 
     def row_key(self, data: dict[str, Any]) -> tuple | None:
@@ -175,7 +182,7 @@ class StaffImport(ImportSpec):
             plan.count("staff", "create")
             plan.show(row.number, "create", label, school.code)
             return
-        new = _target(data, existing, department)
+        new = _target(data, existing, department, row.present)
         load = lookups.load.get(existing.id, 0)
         if new["max_weekly_periods"] < load:
             errors.flag(row, "max_weekly_periods", _(
@@ -240,9 +247,8 @@ def _new_staff(data: dict, school: OrgUnit, department: OrgUnit | None) -> dict:
     }
 
 
-def _target(data: dict, existing: Any, department: OrgUnit | None) -> dict:
+def _target(data: dict, existing: Any, department: OrgUnit | None, present: frozenset[str]) -> dict:
     """The stored values after this row: a column the file leaves out keeps what is stored."""
-    present = data["present"]
     new = {
         "department_id": department.id if department else None,
         "family_name": data["family_name"], "given_name": data["given_name"], "email": data["email"],
@@ -288,9 +294,5 @@ def existing_staff(school_ids: list[int], numbers: set[str | None], ctx: ImportC
 def _replace_subjects(subject_sets: dict[int, list[int]]) -> None:
     if not subject_sets:
         return
-    staff_ids = sorted(subject_sets)
-    for start in range(0, len(staff_ids), 500):
-        db.session.execute(sa.delete(staff_subjects).where(staff_subjects.c.staff_id.in_(staff_ids[start:start + 500])))
-    pairs = [{"staff_id": i, "subject_id": s} for i, ids in subject_sets.items() for s in ids]
-    if pairs:
-        db.session.execute(sa.insert(staff_subjects), pairs)
+    delete_where(staff_subjects, staff_subjects.c.staff_id, subject_sets)
+    insert_many(staff_subjects, [{"staff_id": i, "subject_id": s} for i, ids in subject_sets.items() for s in ids])

@@ -57,10 +57,33 @@ def test_an_upload_is_previewed_and_kept_under_a_random_name_outside_static(db, 
     job = _stage(db, admin, small_file, "../../教师 名单.csv")
     assert jobs.state(job) == "preview" and job.params["filename"] == "教师 名单.csv"
     assert job.result["counts"]["staff"]["create"] == 3 and len(job.result["preview"]) == 3
-    (stored,) = _uploads()
+    stored, checked = sorted(_uploads(), key=lambda p: p.suffix != ".csv")
     assert stored.name == job.params["file"] and stored.read_bytes() == small_file
-    assert "static" not in stored.parts and oct(stored.stat().st_mode & 0o777) == "0o600"
+    assert checked.name == job.params["parsed"] and checked.stem == stored.stem  # the checked rows, kept for the apply
+    for path in (stored, checked):
+        assert "static" not in path.parts and oct(path.stat().st_mode & 0o777) == "0o600"
     assert _staff_count(db) == 0
+
+
+def test_the_apply_reuses_the_rows_checked_at_preview(db, org, admin, subjects, small_file):
+    job = _stage(db, admin, small_file)
+    (jobs.upload_folder() / job.params["file"]).unlink()  # only the checked rows are left
+    assert jobs.confirm(job, token=job.params["token"], spec=STAFF, ctx=context_for(admin)) == "applied"
+    assert _staff_count(db) == 3
+
+
+@pytest.mark.parametrize("spoil", ["another day", "tampered"])
+def test_checked_rows_from_another_day_or_altered_are_not_trusted(db, org, admin, subjects, small_file, spoil):
+    job = _stage(db, admin, small_file)
+    if spoil == "another day":
+        job.params = {**job.params, "parsed_on": "2000-01-01"}
+        db.session.commit()
+    else:
+        path = jobs.upload_folder() / job.params["parsed"]
+        path.write_bytes(path.read_bytes().replace("王".encode(), "李".encode()))
+    (jobs.upload_folder() / job.params["file"]).unlink()
+    with pytest.raises(jobs.UploadGone):  # it went back to the file
+        jobs.confirm(job, token=job.params["token"], spec=STAFF, ctx=context_for(admin))
 
 
 def test_an_unsafe_upload_records_nothing(db, org, admin):

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.core.imports import Column, ImportContext, ImportSpec, ParsedRow, Plan, RowErrors, RowReader
-from app.core.imports.bulk import Steps, bump_versions, in_chunks, insert_many, lock_rows, update_many
+from app.core.imports.bulk import Steps, among, bump_versions, in_chunks, insert_many, lock_rows, update_many
 from app.core.imports.fields import choice_key
 from app.core.models import utcnow
 from app.extensions import db
@@ -223,15 +223,13 @@ def _plan_row(item: _Resolved, plan: Plan, work: _Work) -> None:
 
 
 def _staff(school_ids: set[int], numbers: set[str | None]) -> dict[tuple, StaffMember]:
-    """The teachers named in the file, with the subjects they may teach (one query per thousand numbers)."""
+    """The teachers named in the file, with the subjects they may teach (a query, and one for their subjects)."""
     numbers = {n for n in numbers if n}
     if not school_ids or not numbers:
         return {}
     found: dict[tuple, StaffMember] = {}
-    wanted = sorted(numbers)
-    for start in range(0, len(wanted), 1000):
-        stmt = sa.select(StaffMember).where(StaffMember.school_id.in_(sorted(school_ids)),
-                                            StaffMember.employee_number.in_(wanted[start:start + 1000]))
+    for condition in among(StaffMember.employee_number, numbers):
+        stmt = sa.select(StaffMember).where(StaffMember.school_id.in_(sorted(school_ids)), condition)
         found.update({(s.school_id, s.employee_number): s for s in db.session.scalars(stmt).unique()})
     return found
 
