@@ -31,9 +31,11 @@ from app.school.classes.services.people import (
     create_guardian,
     create_student,
     deactivate_student,
+    edit_guardian,
     link_guardian,
     link_guardian_account,
     normalise_student_number,
+    parent_account,
     reactivate_student,
     set_relationship,
     unlink_guardian,
@@ -42,10 +44,11 @@ from app.school.classes.services.people import (
 )
 
 __all__ = [
-    "RELATIONSHIPS", "ClassesInvalid", "academic_year_bounds", "add_guardian", "assign_teacher", "change_teacher",
-    "clean_academic_year", "clean_guardian", "clean_relationship", "clean_student", "create_class", "create_guardian",
-    "create_student", "create_subject", "deactivate_student", "end_assignment", "end_enrolment", "enrol",
-    "link_guardian", "link_guardian_account", "may_manage_catalogue", "move_student", "normalise_student_number",
-    "qualification_problem", "reactivate_student", "set_relationship", "set_subject_active", "unlink_guardian",
-    "update_class", "update_guardian", "update_student", "update_subject", "weekly_load_between",
+    "ClassesInvalid", "RELATIONSHIPS", "academic_year_bounds", "add_guardian", "assign_teacher", "change_teacher",
+    "clean_academic_year", "clean_guardian", "clean_relationship", "clean_student", "create_class",
+    "create_guardian", "create_student", "create_subject", "deactivate_student", "edit_guardian", "end_assignment",
+    "end_enrolment", "enrol", "link_guardian", "link_guardian_account", "may_manage_catalogue", "move_student",
+    "normalise_student_number", "parent_account", "qualification_problem", "reactivate_student", "set_relationship",
+    "set_subject_active", "unlink_guardian", "update_class", "update_guardian", "update_student", "update_subject",
+    "weekly_load_between",
 ]

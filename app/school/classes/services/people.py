@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db
-from app.general.audit.services import record
+from app.general.audit.services import SYSTEM, record
 from app.general.auth.models import Role, User
 from app.general.org.models import OrgUnit, OrgUnitKind
 from app.school.classes.models import ContactChannel, Enrollment, Guardian, Student, StudentGuardian
@@ -366,17 +366,22 @@ def unlink_guardian(link: StudentGuardian, *, actor: Any) -> None:
            changes={"guardian_id": guardian_id, "relationship": kind})
 
 
+def _check_account(guardian: Guardian, user: User | None) -> None:
+    if user is None:
+        return
+    if user.role != Role.PARENT:
+        raise ValidationFailed(_("Only a parent account can be linked to a guardian."), field="account_email")
+    owner = db.session.scalar(sa.select(Guardian.id).where(Guardian.user_id == user.id, Guardian.id != guardian.id))
+    if owner is not None:
+        raise Conflict(_("That account already belongs to another guardian."), field="account_email")
+
+
 def link_guardian_account(guardian: Guardian, user: User | None, *, actor: Any, unit: OrgUnit | None = None) -> None:
     """Connect (or with None, disconnect) the parent portal account through which the guardian sees their children.
 
     :raises ValidationFailed: not a parent account. :raises Conflict: the account belongs to another guardian.
     """
-    if user is not None and user.role != Role.PARENT:
-        raise ValidationFailed(_("Only a parent account can be linked to a guardian."), field="account_email")
-    if user is not None:
-        owner = db.session.scalar(sa.select(Guardian).where(Guardian.user_id == user.id, Guardian.id != guardian.id))
-        if owner is not None:
-            raise Conflict(_("That account already belongs to another guardian."), field="account_email")
+    _check_account(guardian, user)
     before = guardian.user_id
     new = user.id if user is not None else None
     if before == new:
@@ -386,3 +391,37 @@ def link_guardian_account(guardian: Guardian, user: User | None, *, actor: Any, 
                                        field="account_email")})
     record("classes.guardian_account_linked" if user else "classes.guardian_account_unlinked", subject=guardian,
            actor=actor, unit=unit, changes={"user_id": [before, new]})
+
+
+def parent_account(email: Any, *, actor: Any) -> User | None:
+    """The parent account with this e-mail within the actor's reach; None for a blank address.
+
+    :raises ValidationFailed: no such account in reach (an account elsewhere is reported the same way).
+    """
+    from app.general.auth import queries as auth_queries
+
+    address = ("" if email is None else str(email)).strip()
+    if not address:
+        return None
+    user = auth_queries.user_by_email(address)
+    if user is None or (actor != SYSTEM and not auth_queries.covers_user(actor, user)):
+        raise ValidationFailed(_("No account in your schools has this e-mail address."), field="account_email")
+    return user
+
+
+def edit_guardian(link: StudentGuardian, *, relationship: Any, account_email: Any, actor: Any,
+                  **fields: Any) -> None:
+    """Save the guardian page of one student: the guardian's details, how they are related to this student and
+    their parent account; every rule is checked before anything is written."""
+    student, guardian = link.student, link.guardian
+    check_reach(actor, "classes.manage", student)
+    values, errors = clean_guardian(**fields)
+    kind, problem = clean_relationship(relationship)
+    raise_if({**errors, "relationship": problem})
+    if _email_taken(values.email, guardian.id):
+        raise _email_conflict()
+    user = parent_account(account_email, actor=actor)
+    _check_account(guardian, user)
+    update_guardian(guardian, actor=actor, unit=student.school, **asdict(values))
+    set_relationship(link, kind, actor=actor)
+    link_guardian_account(guardian, user, actor=actor, unit=student.school)
