@@ -44,7 +44,7 @@ COLUMNS = (
     Column("department_code", _l("Department code"), aliases=("department", "部门代码", "部门编码", "部门", "教研组"),
            note=_l("Optional. The code of a department of that school."), example="RS1-MATH"),
     Column("employee_number", _l("Employee number"), required=True, aliases=("工号", "员工编号", "职工号", "教工号"),
-           note=_l("Required, unique in the school. A number already there updates that person."), example="T0007"),
+           note=_l("Required, unique in the school. A number already there updates that person."), example="RS1-T101"),
     Column("family_name", _l("Family name"), required=True, aliases=("surname", "last name", "姓", "姓氏"),
            note=_l("Required."), example="王"),
     Column("given_name", _l("Given name"), required=True, aliases=("first name", "名", "名字"),
