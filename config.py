@@ -91,6 +91,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = database_url(f"sqlite:///{INSTANCE_DIR / 'staffroom.sqlite'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
+    # SQLite allows one writer at a time: IMMEDIATE makes writers queue (busy timeout) instead of failing.
+    SQLITE_BEGIN_MODE = "IMMEDIATE"
 
     # Sessions and cookies
     SESSION_COOKIE_NAME = "staffroom_session"
@@ -183,6 +185,9 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"  # noqa: S105 (test suite only)
     AUDIT_HMAC_KEY = "test-audit-key-that-is-long-enough-0123456789"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    # The suite's own process holds long test transactions beside real worker processes on the same
+    # file; the queueing behaviour of IMMEDIATE is tested on its own (tests/core/test_sqlite_writers.py).
+    SQLITE_BEGIN_MODE = "DEFERRED"
     WTF_CSRF_ENABLED = False
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False

@@ -67,7 +67,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     with app.app_context():
-        sqlite_setup.configure(db.engine)
+        sqlite_setup.configure(db.engine, app.config.get("SQLITE_BEGIN_MODE", "IMMEDIATE"))
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)

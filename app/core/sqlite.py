@@ -4,10 +4,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 
-def configure(engine: sa.Engine) -> None:
+def configure(engine: sa.Engine, begin_mode: str = "IMMEDIATE") -> None:
     """Turn on foreign keys and WAL for every SQLite connection of this engine."""
     if engine.dialect.name != "sqlite":
         return
+    if begin_mode not in {"IMMEDIATE", "DEFERRED"}:
+        raise ValueError(f"SQLITE_BEGIN_MODE must be IMMEDIATE or DEFERRED, not {begin_mode!r}")
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -24,4 +26,7 @@ def configure(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: a transaction takes the write lock when it starts, so concurrent writers queue on
+        # busy_timeout instead of failing with "database is locked" when a read snapshot goes stale
+        # (WAL cannot upgrade an old snapshot to a write). SQLite allows one writer at a time anyway.
+        connection.exec_driver_sql(f"BEGIN {begin_mode}")
