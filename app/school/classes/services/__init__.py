@@ -1,6 +1,6 @@
 """The business rules of the classes module: plain functions, actor passed explicitly, audited, flush never commit.
 
-Split by topic (catalogue, people, enrolments, assignments); everything is importable from here, e.g.
+Split by topic (catalogue, students, guardians, enrolments, assignments); everything is importable from here, e.g.
 `from app.school.classes import services; services.assign_teacher(...)`.
 """
 from __future__ import annotations
@@ -22,24 +22,26 @@ from app.school.classes.services.catalogue import (
 )
 from app.school.classes.services.common import ClassesInvalid, academic_year_bounds, clean_academic_year
 from app.school.classes.services.enrolments import end_enrolment, enrol, move_student
-from app.school.classes.services.people import (
+from app.school.classes.services.guardians import (
     RELATIONSHIPS,
     add_guardian,
     clean_guardian,
     clean_relationship,
-    clean_student,
     create_guardian,
-    create_student,
-    deactivate_student,
     edit_guardian,
     link_guardian,
     link_guardian_account,
-    normalise_student_number,
     parent_account,
-    reactivate_student,
     set_relationship,
     unlink_guardian,
     update_guardian,
+)
+from app.school.classes.services.students import (
+    clean_student,
+    create_student,
+    deactivate_student,
+    normalise_student_number,
+    reactivate_student,
     update_student,
 )
 
