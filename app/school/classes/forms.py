@@ -53,6 +53,7 @@ LANGUAGE_CHOICES = [SelectChoice("zh", "简体中文"), SelectChoice("en", "Engl
 
 
 def grade_choices(blank=None) -> list[SelectChoice]:
+    """Grades 1 to 12, after a blank choice labelled `blank` when given."""
     choices = [SelectChoice(n, _l("Grade %(n)s", n=n)) for n in GRADES]
     return ([SelectChoice("", blank)] if blank else []) + choices
 

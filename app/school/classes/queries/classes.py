@@ -117,6 +117,7 @@ class ClassPage:
 
 
 def assignment_order():
+    """Homeroom first, then by subject, newest first."""
     return (sa.case((Assignment.role == AssignmentRole.HOMEROOM, 0), else_=1), Subject.name,
             Assignment.starts_on.desc(), Assignment.id.desc())
 

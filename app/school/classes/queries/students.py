@@ -136,11 +136,13 @@ def taken_student_numbers(school_id: int, numbers: Iterable[str]) -> set[str]:
 
 
 def guardian_link(student_id: int, guardian_id: int) -> StudentGuardian | None:
+    """The link making this guardian a guardian of this student, if there is one."""
     return db.session.scalar(sa.select(StudentGuardian).where(StudentGuardian.student_id == student_id,
                                                               StudentGuardian.guardian_id == guardian_id))
 
 
 def guardian_by_email(email: str | None) -> Guardian | None:
+    """The guardian with exactly this e-mail address (compared case-insensitively)."""
     address = (email or "").strip().lower()
     if not address:
         return None

@@ -48,6 +48,7 @@ def _check_catalogue(actor: Any) -> None:
 
 
 def clean_subject_code(value: Any) -> tuple[str, str | None]:
+    """An upper-case subject code and the problem with it, if any."""
     code = ("" if value is None else str(value)).strip().upper()
     if not code:
         return code, _("Enter a code.")

@@ -70,6 +70,7 @@ def as_date(value: Any) -> date | None:
 
 
 def clean_date(value: Any, *, missing: str) -> tuple[date | None, str | None]:
+    """A required date in a sensible range; `missing` is the message when there is none."""
     day = as_date(value)
     if day is None:
         return None, missing
@@ -105,6 +106,7 @@ def within_year(school_class: SchoolClass, day: date | None) -> str | None:
 
 
 def clean_int(value: Any, *, low: int, high: int, message: str) -> tuple[int | None, str | None]:
+    """A whole number from `low` to `high` (a bool or blank is no number); `message` names the rule."""
     if isinstance(value, bool) or value in (None, ""):
         return None, message
     try:
@@ -115,6 +117,7 @@ def clean_int(value: Any, *, low: int, high: int, message: str) -> tuple[int | N
 
 
 def day_before(day: date) -> date:
+    """The last day of a row that a change ends the day before `day`."""
     return day - timedelta(days=1)
 
 
@@ -136,11 +139,13 @@ def check_reach(actor: Any, permission: str, obj: Any) -> None:
 
 
 def stale_class_message() -> str:
+    """What the losing writer of a concurrent change to a class is told."""
     return _("Someone else changed the teachers or students of this class at the same time. Nothing was "
              "saved: reload the page to see the class as it is now, then try again.")
 
 
 def is_postgres() -> bool:
+    """True on PostgreSQL (row locks exist there; SQLite relies on the version check)."""
     return db.session.get_bind().dialect.name == "postgresql"
 
 

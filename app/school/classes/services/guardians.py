@@ -51,6 +51,7 @@ def check_email(value: Any) -> tuple[str | None, str | None]:
 
 
 def check_phone(value: Any) -> tuple[str | None, str | None]:
+    """A cleaned phone number (None when blank) and the problem with it, if any."""
     phone = " ".join(("" if value is None else str(value)).split())
     if not phone:
         return None, None
@@ -89,6 +90,7 @@ def clean_guardian(*, full_name: Any, email: Any = None, phone: Any = None, pref
 
 
 def clean_relationship(value: Any) -> tuple[str, str | None]:
+    """One of RELATIONSHIPS, and the problem when it is not."""
     kind = ("" if value is None else str(value)).strip().lower()
     if kind not in RELATIONSHIPS:
         return kind, _("Choose how they are related to the student.")

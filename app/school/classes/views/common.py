@@ -21,24 +21,28 @@ def actor():
 
 
 def load_class(class_id: int, permission: str = "classes.view") -> SchoolClass:
+    """The class, or 404; 403 unless the user may do `permission` to it."""
     school_class = db.get_or_404(SchoolClass, class_id)
     authorize(permission, school_class)
     return school_class
 
 
 def load_student(student_id: int, permission: str = "classes.view") -> Student:
+    """The student, or 404; 403 unless the user may do `permission` to them."""
     student = db.get_or_404(Student, student_id)
     authorize(permission, student)
     return student
 
 
 def load_assignment(assignment_id: int) -> Assignment:
+    """The assignment, or 404; 403 unless the user manages assignments of its class's school."""
     assignment = db.get_or_404(Assignment, assignment_id)
     authorize("assignments.manage", assignment)
     return assignment
 
 
 def load_enrolment(enrolment_id: int) -> Enrollment:
+    """The enrolment, or 404; 403 unless the user manages its class."""
     enrolment = db.get_or_404(Enrollment, enrolment_id)
     authorize("classes.manage", enrolment.school_class)
     return enrolment
