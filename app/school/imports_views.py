@@ -100,6 +100,7 @@ def upload(kind: str):
     if form.validate_on_submit():
         try:
             jobs.purge_stale_previews()
+            db.session.commit()  # on SQLite no lock is held while the rows are checked
             job = jobs.stage_upload(spec, form.file.data.read(), form.file.data.filename or "",
                                     ctx=context_for(_actor()))
             db.session.commit()

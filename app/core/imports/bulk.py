@@ -137,7 +137,8 @@ def among(column: sa.ColumnElement, values) -> Iterator[sa.ColumnElement[bool]]:
     if not values:
         return
     if _postgres():
-        yield column == sa.any_(sa.literal(values, ARRAY(column.type)))
+        item_type = sa.String() if isinstance(column.type, sa.types.NullType) else column.type  # lower(…) is untyped
+        yield column == sa.any_(sa.literal(values, ARRAY(item_type)))
         return
     for start in range(0, len(values), CHUNK):
         yield column.in_(values[start:start + CHUNK])

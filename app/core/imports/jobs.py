@@ -71,8 +71,12 @@ def _stored_path(name: str | None) -> Path | None:
 
 def discard_upload(job: Job) -> None:
     """Delete a job's stored file and its checked rows (safe to call twice)."""
+    _discard(job.params or {})
+
+
+def _discard(params: dict) -> None:
     for key in ("file", "parsed"):
-        path = _stored_path((job.params or {}).get(key))
+        path = _stored_path(params.get(key))
         if path is not None:
             path.unlink(missing_ok=True)
 
@@ -85,19 +89,15 @@ def _keep(data: bytes, fmt: str, checked: Checked, ctx: ImportContext) -> dict:
             "parsed_sha256": hashlib.sha256(rows).hexdigest(), "parsed_on": ctx.today.isoformat()}
 
 
-def _checked(job: Job, spec: ImportSpec, ctx: ImportContext, progress=None) -> Checked:
+def _checked(params: dict, spec: ImportSpec, ctx: ImportContext, progress=None) -> Checked:
     """The file's checked rows: those the preview kept when they still apply (same day, intact), else the file's
-    rows checked again. :raises UploadGone: the file is no longer there."""
-    params = job.params or {}
+    rows checked again. No database access. :raises UploadGone: the file is no longer there."""
     path = _stored_path(params.get("parsed"))
     if path is not None and path.exists() and params.get("parsed_on") == ctx.today.isoformat():
         blob = path.read_bytes()
         if hmac.compare_digest(hashlib.sha256(blob).hexdigest(), params.get("parsed_sha256", "")):
-            checked = load_checked(blob)
-            if progress:
-                progress(len(checked.rows))
-            return checked
-    sheet = _read_stored(job)
+            return load_checked(blob)
+    sheet = _read_stored(params)
     return check_rows(spec, sheet, ctx, progress) if progress else check_rows(spec, sheet, ctx)
 
 
@@ -166,23 +166,27 @@ def stage_upload(spec: ImportSpec, data: bytes, filename: str, *, ctx: ImportCon
     sheet = read_upload(data, filename, _limits())
     params = {"filename": display_name(filename), "sha256": hashlib.sha256(data).hexdigest(),
               "format": sheet.format, "rows": len(sheet)}
-    job = Job(kind=KIND_PREFIX + spec.kind, status=JobStatus.QUEUED, requested_by_id=ctx.actor.id,
-              params=params, total=2 * len(sheet), done=0)
     try:
-        checked = check_rows(spec, sheet, ctx)
+        checked = check_rows(spec, sheet, ctx)  # no database access yet: nothing is held while rows are checked
         plan = plan_rows(spec, checked, ctx)
     except ImportRejected as rejected:
-        job.status, job.finished_at = JobStatus.FAILED, utcnow()
-        job.result = _rejection_result(rejected, "preview")
+        job = _new_job(spec, ctx, params, JobStatus.FAILED)
+        job.finished_at, job.result = utcnow(), _rejection_result(rejected, "preview")
         job.scope_unit_id = _scope_unit_id(Plan(), ctx.actor)
     else:
-        job.params = {**params, **_keep(data, sheet.format, checked, ctx), "token": secrets.token_urlsafe(24)}
+        job = _new_job(spec, ctx, {**params, **_keep(data, sheet.format, checked, ctx),
+                                   "token": secrets.token_urlsafe(24)}, JobStatus.QUEUED)
         job.result = {"stage": "preview", **plan.summary()}
         job.scope_unit_id = _scope_unit_id(plan, ctx.actor)
     db.session.add(job)
     db.session.flush()
     log.info("import %s staged as job %s: %s rows, %s", spec.kind, job.id, len(sheet), state(job))
     return job
+
+
+def _new_job(spec: ImportSpec, ctx: ImportContext, params: dict, status: str) -> Job:
+    return Job(kind=KIND_PREFIX + spec.kind, status=status, requested_by_id=ctx.actor.id, params=params,
+               total=2 * params["rows"], done=0)
 
 
 def _check_owner(job: Job, actor: Any) -> None:
@@ -222,16 +226,16 @@ def confirm(job: Job, *, token: str, spec: ImportSpec, ctx: ImportContext) -> st
     return "applied"
 
 
-def _read_stored(job: Job):
-    path = _stored_path(job.params.get("file"))
+def _read_stored(params: dict):
+    path = _stored_path(params.get("file"))
     if path is None or not path.exists():
         raise UploadGone(_("The uploaded file is no longer available. Upload it again."))
-    return read_upload(path.read_bytes(), job.params["filename"], _limits())
+    return read_upload(path.read_bytes(), params["filename"], _limits())
 
 
 def _apply_now(job: Job, spec: ImportSpec, ctx: ImportContext) -> dict:
     ctx = dataclasses.replace(ctx, lock=True)
-    plan = plan_rows(spec, _checked(job, spec, ctx), ctx)
+    plan = plan_rows(spec, _checked(job.params or {}, spec, ctx), ctx)
     spec.apply(plan, ctx, lambda _done: None)
     return _finish(job.id, plan, ctx, {**job.params, "kind": kind_of(job)})
 
@@ -342,8 +346,9 @@ def run_job(job_id: int, *, spec_for: Callable[[str], ImportSpec | None],
         db.session.commit()
         return "skipped"
     ctx, params = context_for(actor), {**job.params, "kind": kind_of(job)}
-    db.session.rollback()  # no snapshot or lock held while progress is written elsewhere
-    with force_locale(getattr(actor, "locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    locale = getattr(actor, "locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    db.session.rollback()  # nothing held while progress is written elsewhere (read nothing more until _guard)
+    with force_locale(locale):
         return _run(job_id, spec, ctx, params)
 
 
@@ -358,9 +363,10 @@ def _run(job_id: int, spec: ImportSpec, ctx: ImportContext, params: dict) -> str
     progress = JobProgress(job_id)
     progress.write(status=JobStatus.RUNNING, done=0, force=True)
     try:
-        job = db.session.get(Job, job_id)
-        checked = _checked(job, spec, ctx, progress)
-        db.session.rollback()
+        # No transaction is open while the rows are checked: on SQLite (BEGIN IMMEDIATE) even a read would
+        # hold the write lock that the progress writes need.
+        checked = _checked(params, spec, ctx, progress)
+        progress.write(done=len(checked.rows), force=True)  # the checking half is done
         if not _guard(job_id):
             db.session.rollback()
             return "already"
@@ -384,7 +390,7 @@ def _run(job_id: int, spec: ImportSpec, ctx: ImportContext, params: dict) -> str
         record_failure(job_id, problem.message)
         db.session.commit()
         return "rejected"
-    discard_upload(db.session.get(Job, job_id))
+    _discard(params)
     return "applied"
 
 
