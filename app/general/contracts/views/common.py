@@ -78,6 +78,8 @@ def event_label(action: str) -> str:
         "contracts.signing_code_wrong": _("Wrong signing code entered"),
         "contracts.signed": _("Signed by the party"),
         "contracts.countersigned": _("Countersigned by the school"),
+        "contracts.demo_signed": _("Signed and countersigned (demo data)"),
+        "contracts.draft_deleted": _("Draft deleted"),
         "contracts.ended": _("Ended"),
         "contracts.terminate": _("Terminated"),
         "contracts.expire": _("Expired"),
