@@ -87,8 +87,9 @@ def chunked(values, size: int = 1000):
 FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def build_export(kind: str, fmt: str, user: Any) -> tuple[bytes, str]:
-    """The export's file in `fmt` (every cell neutralised) and its download name; audited as exports.downloaded.
+def build_export(kind: str, fmt: str, user: Any, school: Any = None) -> tuple[bytes, str]:
+    """The export's file in `fmt` (every cell neutralised), for the user's schools or one `school` among them,
+    and its download name; audited as exports.downloaded with the kind, format, school and row count.
 
     :raises KeyError: unknown kind or format.
     """
@@ -100,10 +101,12 @@ def build_export(kind: str, fmt: str, user: Any) -> tuple[bytes, str]:
     if fmt not in FORMATS:
         raise KeyError(fmt)
     today = local_today()
-    rows = list(export.rows(user, today))
+    rows = list(export.rows(user, today, school.id if school is not None else None))
     header = export.header()
     content = csv_bytes(header, rows) if fmt == "csv" else xlsx_bytes(header, rows, title=kind)
     scopes = getattr(user, "scopes", None) or []
     record("exports.downloaded", subject_type="Export", subject_id=kind, actor=user,
-           unit=scopes[0].org_unit if scopes else None, changes={"kind": kind, "format": fmt, "rows": len(rows)})
-    return content, f"{kind}-{today.isoformat()}.{fmt}"
+           unit=school if school is not None else (scopes[0].org_unit if scopes else None),
+           changes={"kind": kind, "format": fmt, "rows": len(rows), "school": school.code if school else None})
+    suffix = f"-{school.code}" if school is not None else ""
+    return content, f"{kind}{suffix}-{today.isoformat()}.{fmt}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +21,7 @@ from app.extensions import db
 from app.general.auth.policy import can, requires
 from app.general.auth.sessions import fresh_login_required
 from app.general.org.models import OrgUnit
+from app.school.classes.queries import schools_for
 from app.school.imports_kinds import FORMATS, build_export, context_for, export_kinds, import_specs, spec_for
 
 log = logging.getLogger(__name__)
@@ -197,11 +198,20 @@ def report_csv(job_id: int):
     return _download(content, f"import-{job.id}-problems.csv", "csv")
 
 
+def _chosen_school():
+    """The school picked to narrow an export (?school=id): one of the user's, else 404; None for all of them."""
+    school_id = request.args.get("school", type=int)
+    if not school_id:
+        return None
+    return next((s for s in schools_for(current_user) if s.id == school_id), None) or abort(404)
+
+
 @bp.get("/exports/")
 @requires("exports.run")
 def exports():
-    """The lists that can be downloaded."""
-    return render_template("imports/exports.html", exports=export_kinds())
+    """The lists that can be downloaded, for all the user's schools or one of them."""
+    return render_template("imports/exports.html", exports=export_kinds(), schools=schools_for(current_user),
+                           school=_chosen_school())
 
 
 @bp.get("/exports/<kind>.<fmt>")
@@ -211,6 +221,6 @@ def export(kind: str, fmt: str):
     """Download a list (rows of the user's schools only, every cell neutralised); audited."""
     if kind not in export_kinds() or fmt not in FORMATS:
         abort(404)
-    content, filename = build_export(kind, fmt, _actor())
+    content, filename = build_export(kind, fmt, _actor(), _chosen_school())
     db.session.commit()
     return _download(content, filename, fmt)

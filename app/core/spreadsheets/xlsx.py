@@ -208,17 +208,20 @@ class _SheetReader:
         self.text: list[str] = []
         self.collect = False
         self.phonetic = 0  # inside <rPh>: a reading guide, not part of the value
+        self.next_column = 0
 
     def start(self, name, attributes):
         local = _local(name)
         if local == "c":  # unprefixed attributes (r, t, s) carry no namespace
             style = attributes.get("s", "")
-            self.cell = {"col": _column_index(attributes.get("r"), len(self.cells)), "t": attributes.get("t", "n"),
-                         "s": int(style) if style.isdigit() else 0, "v": None, "is": []}
+            column = _column_index(attributes.get("r"), self.next_column)  # no r: the cell after the last one
+            self.next_column = column + 1
+            self.cell = {"col": column, "t": attributes.get("t", "n"), "s": int(style) if style.isdigit() else 0,
+                         "v": None, "is": []}
         elif local == "row":
             number = attributes.get("r", "")
             self.row_number = int(number) if number.isdigit() else self.row_number + 1
-            self.cells = {}
+            self.cells, self.next_column = {}, 0
         elif local in ("v", "t") and self.cell is not None and not self.phonetic:
             self.collect, self.text = True, []
         elif local == "rPh":

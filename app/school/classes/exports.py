@@ -25,36 +25,35 @@ class StudentExport:
     def header(self) -> list[str]:
         return [c.name for c in STUDENT_COLUMNS] + ["student_active"]
 
-    def rows(self, user, today: date) -> Iterator[list]:
-        """Three queries: the students in scope, their latest running or coming enrolment, their guardians."""
+    def rows(self, user, today: date, school_id: int | None = None) -> Iterator[tuple]:
+        """One query: each student of the user's schools with their latest running (or coming) enrolment, once
+        per guardian (once with empty guardian cells when they have none), by school and student number."""
         school = aliased(OrgUnit)
-        scoped = sa.select(Student.id).join(school, school.id == Student.school_id).where(in_scope(user, school))
-        students = db.session.execute(
-            sa.select(Student.id, Student.student_number, Student.family_name, Student.given_name, Student.born_on,
-                      Student.is_active, school.code).join(school, school.id == Student.school_id)
-            .where(in_scope(user, school)).order_by(school.code, Student.student_number)).all()
-        classes = {row.student_id: row for row in db.session.execute(
-            sa.select(Enrollment.student_id, Enrollment.starts_on, SchoolClass.academic_year, SchoolClass.name)
+        latest = (
+            sa.select(Enrollment.student_id, Enrollment.starts_on, SchoolClass.academic_year,
+                      SchoolClass.name.label("class_name"),
+                      sa.func.row_number().over(partition_by=Enrollment.student_id,
+                                                order_by=(Enrollment.starts_on.desc(), Enrollment.id.desc()))
+                      .label("n"))
             .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
-            .where(Enrollment.student_id.in_(scoped),
-                   sa.or_(Enrollment.ends_on.is_(None), Enrollment.ends_on >= today))
-            .order_by(Enrollment.starts_on))}  # the latest start wins
-        guardians: dict[int, list] = {}
-        for g in db.session.execute(
-                sa.select(StudentGuardian.student_id, StudentGuardian.relationship_kind, Guardian.full_name,
-                          Guardian.email, Guardian.phone, Guardian.preferred_channel, Guardian.locale)
-                .join(Guardian, Guardian.id == StudentGuardian.guardian_id)
-                .where(StudentGuardian.student_id.in_(scoped)).order_by(StudentGuardian.id)):
-            guardians.setdefault(g.student_id, []).append(g)
-        for student in students:
-            enrolment = classes.get(student.id)
-            head = [student.code, student.student_number, student.family_name, student.given_name, student.born_on,
-                    enrolment.academic_year if enrolment else "", enrolment.name if enrolment else "",
-                    enrolment.starts_on if enrolment else ""]
-            for g in guardians.get(student.id) or [None]:
-                tail = ([g.full_name, g.relationship_kind, g.email, g.phone, g.preferred_channel, g.locale] if g
-                        else ["", "", "", "", "", ""])
-                yield [*head, *tail, "yes" if student.is_active else "no"]
+            .where(sa.or_(Enrollment.ends_on.is_(None), Enrollment.ends_on >= today))
+            .subquery()
+        )
+        stmt = (
+            sa.select(school.code, Student.student_number, Student.family_name, Student.given_name, Student.born_on,
+                      latest.c.academic_year, latest.c.class_name, latest.c.starts_on, Guardian.full_name,
+                      StudentGuardian.relationship_kind, Guardian.email, Guardian.phone, Guardian.preferred_channel,
+                      Guardian.locale, sa.case((Student.is_active, "yes"), else_="no"))
+            .join(school, school.id == Student.school_id)
+            .outerjoin(latest, sa.and_(latest.c.student_id == Student.id, latest.c.n == 1))
+            .outerjoin(StudentGuardian, StudentGuardian.student_id == Student.id)
+            .outerjoin(Guardian, Guardian.id == StudentGuardian.guardian_id)
+            .where(in_scope(user, school))
+            .order_by(school.code, Student.student_number, StudentGuardian.id)
+        )
+        if school_id:
+            stmt = stmt.where(Student.school_id == school_id)
+        return db.session.execute(stmt.execution_options(yield_per=5000)).tuples()
 
 
 class AssignmentExport:
@@ -65,7 +64,7 @@ class AssignmentExport:
     def header(self) -> list[str]:
         return [c.name for c in ASSIGNMENT_COLUMNS] + ["teacher", "ends_on"]
 
-    def rows(self, user, today: date) -> Iterator[list]:
+    def rows(self, user, today: date, school_id: int | None = None) -> Iterator[tuple]:
         """One query: assignments not yet ended, of classes in the user's schools."""
         school = aliased(OrgUnit)
         stmt = (
@@ -81,7 +80,9 @@ class AssignmentExport:
             .order_by(school.code, SchoolClass.academic_year, SchoolClass.name, Assignment.role, Subject.code,
                       Assignment.starts_on)
         )
+        if school_id:
+            stmt = stmt.where(SchoolClass.school_id == school_id)
         for a in db.session.execute(stmt):
-            yield [a.school_code, a.academic_year, a.name, a.employee_number, a.role, a.subject_code or "",
+            yield (a.school_code, a.academic_year, a.name, a.employee_number, a.role, a.subject_code or "",
                    a.weekly_periods, a.starts_on, a.qualification_override or "",
-                   full_name(a.family_name, a.given_name), a.ends_on]
+                   full_name(a.family_name, a.given_name), a.ends_on)

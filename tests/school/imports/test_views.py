@@ -197,7 +197,22 @@ def test_an_export_holds_only_rows_in_scope_and_is_audited(admin_client, db, org
     assert "A001" in text and "B001" not in text
     assert "'=HYPERLINK" in text
     (event,) = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "exports.downloaded"))
-    assert event.changes == {"kind": "staff", "format": "csv", "rows": 1}
+    assert event.changes == {"kind": "staff", "format": "csv", "rows": 1, "school": None}
+
+
+def test_a_district_admin_narrows_an_export_to_one_of_their_schools(client, login_as, db, org):
+    factories.make_staff(org.school_a, employee_number="A001")
+    factories.make_staff(org.school_b, employee_number="B001")
+    login_as("admin", unit=org.district)
+    page = client.get("/imports/exports/").get_data(as_text=True)
+    assert f'<option value="{org.school_b.id}"' in page
+    response = client.get(f"/imports/exports/staff.csv?school={org.school_b.id}")
+    text = response.data.decode("utf-8-sig")
+    assert "B001" in text and "A001" not in text and org.school_b.code in response.headers["Content-Disposition"]
+
+
+def test_an_export_cannot_be_narrowed_to_a_school_out_of_reach(admin_client, org):
+    assert admin_client.get(f"/imports/exports/staff.csv?school={org.school_b.id}").status_code == 404
 
 
 @pytest.mark.parametrize("kind", ["staff", "students", "assignments"])
