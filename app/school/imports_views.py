@@ -185,7 +185,9 @@ def cancel(job_id: int):
     if jobs.cancel(job, actor=_actor()):
         db.session.commit()
         flash(_("The upload was discarded. Nothing was changed."), "info")
-    return redirect(url_for(".index"))
+        return redirect(url_for(".index"))
+    flash(_("This import was already confirmed."), "info")
+    return redirect(url_for(".job", job_id=job_id))
 
 
 @bp.get("/jobs/<int:job_id>/report.csv")

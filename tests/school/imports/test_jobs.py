@@ -277,3 +277,22 @@ def test_uploads_folder_is_private(app, db):
     folder = jobs.upload_folder()
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
     assert os.path.commonpath([folder, app.static_folder]) != app.static_folder
+
+
+def test_confirmed_imports_whose_task_was_lost_are_handed_over_again(app, db, org, admin, subjects, small_file,
+                                                                      monkeypatch):
+    from datetime import timedelta
+
+    from app.core.models import utcnow
+    from app.school.imports_tasks import resume_stalled
+
+    sent: list[int] = []
+    monkeypatch.setattr(apply_file, "delay", sent.append)
+    monkeypatch.setitem(app.config, "IMPORT_BACKGROUND_ROWS", 1)
+    job = _stage(db, admin, small_file)
+    jobs.confirm(job, token=job.params["token"], spec=STAFF, ctx=context_for(admin))
+    db.session.commit()
+    assert resume_stalled.run() == 0  # just handed over: not stalled
+    job.started_at = utcnow() - timedelta(hours=1)  # the message was lost an hour ago (e.g. Redis restarted)
+    db.session.commit()
+    assert resume_stalled.run() == 1 and sent == [job.id]
