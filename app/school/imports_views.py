@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -145,7 +146,7 @@ def confirm(job_id: int):
     try:
         outcome = jobs.confirm(job, token=form.token.data or "", spec=spec, ctx=context_for(_actor()))
         db.session.commit()
-    except (ImportRejected, jobs.UploadGone) as problem:
+    except (ImportRejected, jobs.UploadGone, sa.exc.IntegrityError) as problem:
         db.session.rollback()
         _record_problem(job_id, problem)
         db.session.commit()
@@ -162,6 +163,8 @@ def confirm(job_id: int):
 def _record_problem(job_id: int, problem) -> None:
     if isinstance(problem, ImportRejected):
         jobs.record_rejection(job_id, problem)
+    elif isinstance(problem, sa.exc.IntegrityError):  # a concurrent writer took a number first
+        jobs.record_failure(job_id, jobs.concurrent_change_message())
     else:
         jobs.record_failure(job_id, problem.message)
 

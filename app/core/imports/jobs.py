@@ -205,6 +205,11 @@ def record_rejection(job_id: int, rejected: ImportRejected, stage: str = "apply"
     log.info("import job %s rejected at %s: %d problems", job_id, stage, len(rejected.rows))
 
 
+def concurrent_change_message() -> str:
+    return _("Someone else changed the same records while this file was being imported. Nothing was changed: "
+             "upload the file again.")
+
+
 def record_failure(job_id: int, message: str) -> None:
     """After rolling back: mark the job failed with a message for the user (the caller commits)."""
     job = db.session.get(Job, job_id)
@@ -252,7 +257,8 @@ from app.core.imports.runner import fail_unexpectedly, run_job  # noqa: E402
 from app.core.imports.storage import UploadGone, discard_upload, display_name, upload_folder  # noqa: E402
 
 __all__ = [
-    "ACTIVE", "KIND_PREFIX", "TERMINAL", "ImportRejected", "UploadGone", "background_threshold", "cancel", "confirm",
+    "ACTIVE", "KIND_PREFIX", "TERMINAL", "ImportRejected", "UploadGone", "background_threshold", "cancel",
+    "concurrent_change_message", "confirm",
     "discard_upload", "display_name", "fail_unexpectedly", "is_import", "kind_of", "purge_stale_previews",
     "record_failure", "record_rejection", "run_job", "stage_upload", "stalled_jobs", "state", "upload_folder",
 ]

@@ -18,6 +18,7 @@ from app.core.imports.jobs import (
     ACTIVE,
     TERMINAL,
     AlreadyDone,
+    concurrent_change_message,
     finish,
     is_import,
     kind_of,
@@ -115,6 +116,11 @@ def _run(job_id: int, spec: ImportSpec, ctx: ImportContext, params: dict) -> str
     except ValidationFailed as problem:
         db.session.rollback()
         record_failure(job_id, problem.message)
+        db.session.commit()
+        return "rejected"
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        record_failure(job_id, concurrent_change_message())
         db.session.commit()
         return "rejected"
     storage.discard(params)

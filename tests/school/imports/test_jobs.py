@@ -296,3 +296,19 @@ def test_confirmed_imports_whose_task_was_lost_are_handed_over_again(app, db, or
     job.started_at = utcnow() - timedelta(hours=1)  # the message was lost an hour ago (e.g. Redis restarted)
     db.session.commit()
     assert resume_stalled.run() == 1 and sent == [job.id]
+
+
+def test_a_concurrent_writer_taking_the_same_numbers_fails_the_job_cleanly(db, org, admin, subjects, large,
+                                                                         monkeypatch):
+    job = _stage(db, admin, csv_bytes([staff_row(org.school_a, n) for n in range(1, 20)]))
+    jobs.confirm(job, token=job.params["token"], spec=STAFF, ctx=context_for(admin))
+    db.session.commit()
+
+    def duplicate(*_args, **_kwargs):
+        raise sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key value (employee_number)"))
+
+    monkeypatch.setattr("app.school.staff.imports.insert_returning_ids", duplicate)
+    assert apply_file.run(job.id) == "rejected"
+    db.session.expire_all()
+    assert jobs.state(job) == "failed" and "Someone else changed" in job.result["message"]
+    assert _staff_count(db) == 0

@@ -15,7 +15,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.core.imports import Column, ImportContext, ImportSpec, ParsedRow, Plan, RowErrors, RowReader
-from app.core.imports.bulk import Steps, bump_versions, in_chunks, insert_many, insert_returning_ids, update_many
+from app.core.imports.bulk import (
+    Steps,
+    bump_versions,
+    in_chunks,
+    insert_many,
+    insert_returning_ids,
+    lock_rows,
+    update_many,
+)
 from app.school.classes.imports.rows import (
     CHANNELS,
     LANGUAGES,
@@ -150,7 +158,9 @@ class StudentImport(ImportSpec):
         classes = classes_by_key({s.id for s in schools.values() if s}, {r.data.get("academic_year") for r in rows})
         targets = {r.number: self._target_class(r, schools[r.number], classes, ctx, errors) for r in rows}
         good = [r for r in rows if r.ok]
-        lookup = _Lookup.load(good, schools)
+        if ctx.lock:  # the order the services lock in: classes, then students
+            lock_rows(SchoolClass.__table__, {targets[r.number][0].id for r in good})
+        lookup = _Lookup.load(good, schools, lock=ctx.lock)
         plan, state = Plan(), _State()
         plan.work = state
         for row in good:
@@ -339,7 +349,7 @@ class _Lookup:
     enrolments: dict[int, list]
 
     @classmethod
-    def load(cls, rows: list[ParsedRow], schools: dict) -> _Lookup:
+    def load(cls, rows: list[ParsedRow], schools: dict, *, lock: bool = False) -> _Lookup:
         numbers = {r.data["student_number"] for r in rows}
         school_ids = sorted({schools[r.number].id for r in rows})
         students = {(s.school_id, s.student_number): s for s in in_chunks(
@@ -357,6 +367,8 @@ class _Lookup:
                            lambda cond: sa.select(*columns).where(cond)):
             by_phone.setdefault(g.phone, []).append(g)
         student_ids = [s.id for s in students.values()]
+        if lock:
+            lock_rows(Student.__table__, student_ids)  # before their enrolments and guardians are read
         links = {(link.student_id, link.guardian_id): link for link in in_chunks(
             StudentGuardian.student_id, student_ids,
             lambda cond: sa.select(StudentGuardian.id, StudentGuardian.student_id, StudentGuardian.guardian_id,
