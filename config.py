@@ -51,6 +51,12 @@ def celery_settings(broker_url: str) -> dict:
             "notifications-sweep": {"task": "notifications.sweep_pending", "schedule": 60.0},
             "audit-checkpoint": {"task": "audit.write_checkpoint", "schedule": 600.0},
             "worker-canary": {"task": "core.canary", "schedule": 300.0, "args": ["beat"]},
+            # Confirmed imports whose task message was lost (broker restart) are handed out again; safe twice.
+            "imports-resume-stalled": {"task": "imports.resume_stalled", "schedule": 600.0},
+            "imports-purge-stale-previews": {
+                "task": "imports.purge_stale_previews",
+                "schedule": crontab(hour=3, minute=41),
+            },
             "auth-purge-login-attempts": {
                 "task": "auth.purge_login_attempts",
                 "schedule": crontab(hour=3, minute=17),
