@@ -10,6 +10,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core import names
 from app.core.models import utcnow
 from app.extensions import db
 from app.general.auth.models import User
@@ -86,9 +87,7 @@ class Student(db.Model):
 
     @property
     def full_name(self) -> str:
-        if any("\u4e00" <= ch <= "\u9fff" for ch in self.family_name + self.given_name):
-            return f"{self.family_name}{self.given_name}"
-        return f"{self.given_name} {self.family_name}"
+        return names.full_name(self.family_name, self.given_name)
 
     @property
     def scope_unit(self) -> OrgUnit:

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from app.core.names import is_cjk
 from app.extensions import db
 from app.general.audit.services import SYSTEM
 from app.general.auth.models import User
@@ -65,7 +66,7 @@ STAFF = (
 
 def split_name(name: str) -> tuple[str, str]:
     """(family, given): a Chinese name is family name first; a Western one, last."""
-    if any("\u4e00" <= ch <= "\u9fff" for ch in name):
+    if is_cjk(name):
         return name[0], name[1:]
     given, _sep, family = name.rpartition(" ")
     return family, given

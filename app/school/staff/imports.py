@@ -23,6 +23,7 @@ from app.core.imports.bulk import (
     update_many,
 )
 from app.core.models import utcnow
+from app.core.names import full_name
 from app.extensions import db
 from app.general.org.models import OrgUnit, OrgUnitKind
 from app.school.classes.models import Assignment, Subject
@@ -224,10 +225,7 @@ def _number(text: str) -> str:
 
 
 def _full_name(data: dict) -> str:
-    family, given = data.get("family_name") or "", data.get("given_name") or ""
-    if any("\u4e00" <= ch <= "\u9fff" for ch in family + given):
-        return family + given
-    return f"{given} {family}".strip()
+    return full_name(data.get("family_name") or "", data.get("given_name") or "")
 
 
 def _describe(name: str) -> str:

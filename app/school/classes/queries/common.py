@@ -5,6 +5,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from app.core.names import full_name
 from app.extensions import db
 from app.general.org.models import OrgUnit, OrgUnitKind
 from app.school.staff.queries import local_today
@@ -32,13 +33,6 @@ def schools_for(user) -> list[OrgUnit]:
     stmt = (sa.select(OrgUnit).where(OrgUnit.kind == OrgUnitKind.SCHOOL, OrgUnit.is_active.is_(True),
                                      in_scope(user, OrgUnit)).order_by(OrgUnit.name, OrgUnit.id))
     return list(db.session.scalars(stmt))
-
-
-def full_name(family_name: str, given_name: str) -> str:
-    """A person's name as the models write it: family name first for CJK names, given name first otherwise."""
-    if any("\u4e00" <= ch <= "\u9fff" for ch in family_name + given_name):
-        return f"{family_name}{given_name}"
-    return f"{given_name} {family_name}"
 
 
 def covering(model, on: date) -> sa.ColumnElement[bool]:

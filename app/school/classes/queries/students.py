@@ -9,6 +9,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload
 
+from app.core.names import is_cjk
 from app.extensions import db
 from app.general.org.models import OrgUnit
 from app.school.classes.models import (
@@ -38,8 +39,7 @@ class StudentFilter:
     status: str = "active"  # active | left | all
 
 
-def _is_cjk(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
 
 
 def _student_search(text: str) -> sa.ColumnElement[bool] | None:
@@ -53,7 +53,7 @@ def _student_search(text: str) -> sa.ColumnElement[bool] | None:
         options = [Student.student_number.startswith(term.upper(), autoescape=True),
                    Student.family_name.icontains(term, autoescape=True),
                    Student.given_name.icontains(term, autoescape=True)]
-        if _is_cjk(term):
+        if is_cjk(term):
             options.append((Student.family_name + Student.given_name).contains(term, autoescape=True))
         conditions.append(sa.or_(*options))
     return sa.and_(*conditions)
