@@ -94,6 +94,7 @@ BLUEPRINTS = (
     "app.school.dashboard.views",
     "app.school.staff.views",
     "app.school.classes.views",
+    "app.school.credentials.views",
     "app.school.imports_views",
 )
 

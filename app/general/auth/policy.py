@@ -57,6 +57,17 @@ GRANTS: dict[str, frozenset[Role]] = {
     "contracts.countersign": frozenset({A, H}),
     "contracts.view_own": frozenset({T}),
     "contracts.sign_own": frozenset({T}),
+    # credentials and renewals (issue 4); a teacher reaches only their own records (the owner check)
+    "credentials.view": frozenset({A, H}),
+    "credentials.manage": frozenset({A}),
+    "credentials.configure": frozenset({A}),
+    "credentials.review": frozenset({A, H}),
+    "credentials.view_own": frozenset({T}),
+    "credentials.document": frozenset({A, H, T}),
+    "credentials.attach": frozenset({A, T}),
+    "credentials.renew": frozenset({A, T}),
+    "training.submit": frozenset({A, T}),
+    "compliance.view": frozenset({A, H}),
 }
 
 

@@ -55,17 +55,23 @@ class Plan:
 
 def qualification_problem(staff: StaffMember, subject: Subject | None, school_class: SchoolClass,
                           on: date) -> str | None:
-    """Why `staff` may not teach `subject` to `school_class` from `on`, or None when they may.
+    """Why `staff` may not teach `subject` (None: be homeroom teacher of) `school_class` from `on`, or None.
 
-    Today: the subject must be among those the staff member may teach. (The credentials issue replaces this
-    with `is_qualified(staff, subject, grade, on_date)`; every caller goes through this one function.)
+    Two rules: the subject is among those the staff member may teach, and they hold on `on` every credential
+    the subject (or the homeroom role) requires in that grade (`credentials.qualification.is_qualified`).
+    Every caller (forms, imports, the departure flow) goes through this one function.
     """
-    if subject is None:
+    from app.school.credentials.qualification import is_qualified
+
+    if subject is not None and not any(s.id == subject.id for s in staff.subjects):
+        return _("%(name)s does not list %(subject)s among the subjects they may teach. Choose another teacher, "
+                 "or record why this exception is justified.", name=staff.full_name, subject=subject.name)
+    answer = is_qualified(staff, subject, school_class.grade, on)
+    if answer:
         return None
-    if any(s.id == subject.id for s in staff.subjects):
-        return None
-    return _("%(name)s does not list %(subject)s among the subjects they may teach. Choose another teacher, or "
-             "record why this exception is justified.", name=staff.full_name, subject=subject.name)
+    return _("%(name)s holds no valid %(missing)s on %(date)s, which this class requires. Choose another teacher, "
+             "or record why this exception is justified.", name=staff.full_name, missing=answer.missing_names,
+             date=on.isoformat())
 
 
 def weekly_load_between(staff: StaffMember, starts_on: date, ends_on: date | None,

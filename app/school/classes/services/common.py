@@ -177,16 +177,17 @@ def touch_class(school_class: SchoolClass) -> None:
     flag_modified(school_class, "name")
 
 
-def guarded_flush(unique: dict[str, Conflict] | None = None) -> None:
+def guarded_flush(unique: dict[str, Conflict] | None = None, *, stale: str | None = None) -> None:
     """Flush in a savepoint: a stale version or a concurrent duplicate becomes a Conflict, not a 500.
 
-    `unique` maps a constraint or column name found in the database's message to the Conflict to raise.
+    `unique` maps a constraint or column name found in the database's message to the Conflict to raise;
+    `stale` is what the losing writer is told (by default, the class message).
     """
     try:
         with db.session.begin_nested():
             db.session.flush()
     except StaleDataError:
-        raise Conflict(stale_class_message()) from None
+        raise Conflict(stale or stale_class_message()) from None
     except sa.exc.IntegrityError as error:
         text = str(error.orig)
         for needle, conflict in (unique or {}).items():

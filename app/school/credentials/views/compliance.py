@@ -1,0 +1,1 @@
+"""(routes added by the credentials views)"""
