@@ -18,9 +18,8 @@ from app.school.classes.services.common import (  # noqa: F401  (re-exported for
     is_postgres,
     raise_if,
 )
-from app.school.classes.services.common import (
-    guarded_flush as flush_checked,
-)
+from app.school.classes.services.common import check_reach as check_can  # noqa: F401
+from app.school.classes.services.common import guarded_flush as flush_checked
 
 
 def actor_id(actor: Any) -> int | None:
