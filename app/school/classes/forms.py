@@ -112,8 +112,8 @@ class AssignForm(FlaskForm):
     starts_on = DateField(_l("First day"), validators=[InputRequired()])
     override_reason = TextAreaField(
         _l("Reason for an exception"), filters=[_strip], validators=[Optional(), Length(max=300)],
-        description=_l("Only when the teacher does not list this subject among those they may teach: "
-                       "say why they may teach it anyway. It is recorded."))
+        description=_l("Only when the teacher is not qualified (does not list this subject, or lacks a valid "
+                       "credential the class requires): say why they may teach it anyway. It is recorded."))
     version = HiddenField(filters=[_version])
     submit = SubmitField(_l("Assign"))
 
@@ -128,7 +128,8 @@ class ChangeTeacherForm(FlaskForm):
                          description=_l("Kept with the history of the class, e.g. Parental leave."))
     override_reason = TextAreaField(
         _l("Reason for an exception"), filters=[_strip], validators=[Optional(), Length(max=300)],
-        description=_l("Only when the new teacher does not list this subject: say why they may teach it anyway."))
+        description=_l("Only when the new teacher is not qualified (subject not listed, or a required credential "
+                       "missing): say why they may teach it anyway."))
     version = HiddenField(filters=[_version])
     submit = SubmitField(_l("Change teacher"))
 
