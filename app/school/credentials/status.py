@@ -96,10 +96,15 @@ def add_years(day: date, years: int) -> date:
 def expiry_for(issued_on: date, validity_years: int | None) -> date | None:
     """The last valid day of a period starting `issued_on`: the day before the anniversary (None: no expiry).
 
-    A 5-year certificate issued on 1 September 2026 is valid up to and including 31 August 2031.
+    A 5-year certificate issued on 1 September 2026 is valid up to and including 31 August 2031. One issued on
+    29 February is valid up to 28 February (the day before 29 February, whether or not the last year has one),
+    not 27 February: the leap-day holder keeps the whole of February, as one issued on 1 March does.
     """
     if validity_years is None:
         return None
+    year = issued_on.year + validity_years
+    if (issued_on.month, issued_on.day) == (2, 29) and not calendar.isleap(year):
+        return date(year, 2, 28)
     return add_years(issued_on, validity_years) - timedelta(days=1)
 
 
