@@ -46,7 +46,9 @@ def clean_credential(credential_type: CredentialType, data: dict) -> dict:
         clean["expires_on"] = expiry_for(clean["issued_on"], credential_type.validity_years) \
             if clean["issued_on"] and not errors["issued_on"] else None
     else:
-        clean["expires_on"], errors["expires_on"] = clean_date(expires, missing="")
+        # a date that does not parse is an error, never "no expiry"
+        clean["expires_on"], errors["expires_on"] = clean_date(
+            expires, missing=_("Enter the expiry date as a date, or leave it blank to compute it from the type."))
         if credential_type.validity_years is None and not errors["expires_on"]:
             errors["expires_on"] = _("%(type)s does not expire: leave the expiry date blank.",
                                      type=credential_type.name)
