@@ -56,6 +56,13 @@ def _children(user) -> list:
     return class_queries.children_of(guardian, class_queries.local_today()) if guardian is not None else []
 
 
+def _credential_expiries(user):
+    """A teacher's credentials expiring in the next 90 days (None: no card)."""
+    from app.school.credentials.views.self_service import dashboard_expiries
+
+    return dashboard_expiries(user)
+
+
 @bp.get("/")
 @requires("dashboard.view")
 def index():
@@ -69,4 +76,5 @@ def index():
         inbox=queries.latest_inbox(user),
         events=queries.recent_audit_events(user) if can(user, "audit.view") else [],
         children=_children(user),
+        expiries=_credential_expiries(user),
     )

@@ -1,0 +1,371 @@
+"""Reading credentials: the scoped, filterable list, one credential's page, a teacher's certificates, the review
+queues, and the small lists the staff profile and the teacher dashboard show."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from app.extensions import db
+from app.general.org.models import OrgUnit
+from app.school.classes.models import Assignment, AssignmentRole, SchoolClass, Subject
+from app.school.classes.queries.common import covering, in_scope, local_today, schools_for
+from app.school.credentials.models import (
+    Credential,
+    CredentialDocument,
+    CredentialReminder,
+    CredentialType,
+    Renewal,
+    RenewalStatus,
+    TrainingRecord,
+    TrainingStatus,
+)
+from app.school.credentials.status import DEFAULT_WARNING_DAYS, CredentialStatus, StatusFacts, derive_status
+from app.school.staff.models import StaffMember
+
+__all__ = ["local_today", "schools_for"]  # dated and scoped as the other school pages
+
+STATUS_FILTERS = ("current", "valid", "expiring", "grace", "expired", "pending_renewal", "revoked", "renewed", "all")
+SEARCH_TERMS_MAX = 5
+
+
+# --- status -----------------------------------------------------------------------------------------------
+
+
+def warning_days(credential_type: CredentialType) -> int:
+    """A credential counts as expiring from the type's first (largest) reminder offset on."""
+    offsets = credential_type.offsets
+    return offsets[0] if offsets else DEFAULT_WARNING_DAYS
+
+
+def status_of(credential: Credential, today: date, *, has_open_renewal: bool = False) -> CredentialStatus:
+    """The derived status of one credential on `today`."""
+    return derive_status(StatusFacts(
+        expires_on=credential.expires_on, grace_days=credential.type.grace_days,
+        warning_days=warning_days(credential.type), is_revoked=credential.revoked_at is not None,
+        is_superseded=credential.superseded_by_id is not None, has_open_renewal=has_open_renewal), today)
+
+
+def open_renewals(credential_ids: Iterable[int]) -> dict[int, Renewal]:
+    """The renewal under review of each credential that has one (one query)."""
+    ids = sorted(set(credential_ids))
+    if not ids:
+        return {}
+    rows = db.session.scalars(sa.select(Renewal).where(Renewal.credential_id.in_(ids),
+                                                       Renewal.status == RenewalStatus.SUBMITTED))
+    return {renewal.credential_id: renewal for renewal in rows}
+
+
+def statuses(credentials: Iterable[Credential], today: date) -> dict[int, CredentialStatus]:
+    """The derived status of each credential by id (one query for the open renewals)."""
+    items = list(credentials)
+    pending = open_renewals(c.id for c in items)
+    return {c.id: status_of(c, today, has_open_renewal=c.id in pending) for c in items}
+
+
+# --- the list ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CredentialFilter:
+    school_id: int | None = None
+    type_id: int | None = None
+    status: str = "current"
+    q: str = ""
+
+
+def _search(text: str) -> sa.ColumnElement[bool] | None:
+    """Every word must match a name (either order, CJK names written together) or the employee number."""
+    terms = text.split()[:SEARCH_TERMS_MAX]
+    if not terms:
+        return None
+    fields = (StaffMember.family_name, StaffMember.given_name, StaffMember.employee_number,
+              StaffMember.family_name + StaffMember.given_name)
+    return sa.and_(*(sa.or_(*(col.icontains(term, autoescape=True) for col in fields)) for term in terms))
+
+
+def _has_open_renewal() -> sa.ColumnElement[bool]:
+    return sa.exists().where(Renewal.credential_id == Credential.id, Renewal.status == RenewalStatus.SUBMITTED)
+
+
+def _per_type(types: list[CredentialType], condition) -> sa.ColumnElement[bool]:
+    """OR over the catalogue of `condition(type)` restricted to that type (the catalogue is small)."""
+    if not types:
+        return sa.false()
+    return sa.or_(*(sa.and_(Credential.type_id == t.id, condition(t)) for t in types))
+
+
+def _status_condition(status: str, today: date) -> sa.ColumnElement[bool] | None:
+    """The derived status as SQL (the same precedence as `status.derive_status`)."""
+    is_open = sa.and_(Credential.revoked_at.is_(None), Credential.superseded_by_id.is_(None))
+    if status == "all":
+        return None
+    if status == CredentialStatus.REVOKED:
+        return Credential.revoked_at.is_not(None)
+    if status == CredentialStatus.RENEWED:
+        return sa.and_(Credential.revoked_at.is_(None), Credential.superseded_by_id.is_not(None))
+    if status == CredentialStatus.PENDING_RENEWAL:
+        return sa.and_(is_open, _has_open_renewal())
+    types = list(db.session.scalars(sa.select(CredentialType)))
+    by_date = {
+        CredentialStatus.VALID: lambda t: sa.or_(Credential.expires_on.is_(None),
+                                                 Credential.expires_on > today + timedelta(days=warning_days(t))),
+        CredentialStatus.EXPIRING: lambda t: Credential.expires_on.between(today,
+                                                                           today + timedelta(days=warning_days(t))),
+        CredentialStatus.GRACE: lambda t: sa.and_(Credential.expires_on < today,
+                                                  Credential.expires_on >= today - timedelta(days=t.grace_days)),
+        CredentialStatus.EXPIRED: lambda t: Credential.expires_on < today - timedelta(days=t.grace_days),
+    }
+    if status in by_date:
+        return sa.and_(is_open, ~_has_open_renewal(), _per_type(types, by_date[status]))
+    return is_open  # "current": the periods people hold now (or last held)
+
+
+def credentials_for(user, credential_filter: CredentialFilter | None = None, today: date | None = None) -> sa.Select:
+    """The credentials of the staff `user` reaches, filtered: one statement to paginate."""
+    f = credential_filter or CredentialFilter()
+    scope_unit = aliased(OrgUnit)
+    stmt = (sa.select(Credential).join(Credential.staff)
+            .join(scope_unit, scope_unit.id == sa.func.coalesce(StaffMember.department_id, StaffMember.school_id))
+            .where(in_scope(user, scope_unit)))
+    conditions = [_search(f.q or ""), _status_condition(f.status, today or local_today())]
+    if f.school_id:
+        conditions.append(StaffMember.school_id == f.school_id)
+    if f.type_id:
+        conditions.append(Credential.type_id == f.type_id)
+    stmt = stmt.where(*(c for c in conditions if c is not None))
+    return stmt.order_by(Credential.expires_on.is_(None), Credential.expires_on, Credential.id)
+
+
+def credential_types(*, active_only: bool = False) -> list[CredentialType]:
+    """The catalogue, by name."""
+    stmt = sa.select(CredentialType).order_by(CredentialType.name, CredentialType.id)
+    if active_only:
+        stmt = stmt.where(CredentialType.is_active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def staff_by_number(school_id: int, number: str) -> StaffMember | None:
+    """The staff member of a school with this employee number (case-insensitive), if any."""
+    return db.session.scalar(sa.select(StaffMember).where(
+        StaffMember.school_id == school_id, sa.func.upper(StaffMember.employee_number) == (number or "").upper()))
+
+
+# --- one credential ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CredentialPage:
+    """Everything the credential page shows."""
+
+    credential: Credential
+    status: CredentialStatus
+    days_left: int | None
+    periods: list[Credential]
+    documents: list[CredentialDocument]
+    reminders: list[CredentialReminder]
+    renewals: list[Renewal]
+    open_renewal: Renewal | None
+    renewal_documents: dict[int, list[CredentialDocument]]
+    training: list[TrainingRecord]
+    training_documents: dict[int, list[CredentialDocument]]
+    today: date
+
+
+def periods_of(credential: Credential) -> list[Credential]:
+    """The person's certification periods of the same type, newest first (renewed ones are history)."""
+    return list(db.session.scalars(sa.select(Credential).where(
+        Credential.staff_id == credential.staff_id, Credential.type_id == credential.type_id)
+        .order_by(Credential.issued_on.desc(), Credential.id.desc())))
+
+
+def documents_by(column, ids: Iterable[int]) -> dict[int, list[CredentialDocument]]:
+    """Documents grouped by their owner id (`column` is CredentialDocument.training_id or .renewal_id)."""
+    wanted = sorted(set(ids))
+    result: dict[int, list[CredentialDocument]] = {}
+    if wanted:
+        for document in db.session.scalars(sa.select(CredentialDocument).where(column.in_(wanted))
+                                           .order_by(CredentialDocument.id)):
+            result.setdefault(getattr(document, column.key), []).append(document)
+    return result
+
+
+def training_of(staff_id: int, *, since: date | None = None) -> list[TrainingRecord]:
+    """A person's training records, newest first (from `since` when given)."""
+    stmt = sa.select(TrainingRecord).where(TrainingRecord.staff_id == staff_id)
+    if since is not None:
+        stmt = stmt.where(TrainingRecord.completed_on >= since)
+    return list(db.session.scalars(stmt.order_by(TrainingRecord.completed_on.desc(), TrainingRecord.id.desc())))
+
+
+def credential_page(credential: Credential, today: date) -> CredentialPage:
+    """The credential with its history, documents, reminders sent, renewals and the holder's training."""
+    renewals = list(db.session.scalars(sa.select(Renewal).where(Renewal.credential_id == credential.id)
+                                       .order_by(Renewal.submitted_at.desc(), Renewal.id.desc())))
+    pending = next((r for r in renewals if r.status == RenewalStatus.SUBMITTED), None)
+    reminders = list(db.session.scalars(sa.select(CredentialReminder).where(
+        CredentialReminder.credential_id == credential.id).order_by(CredentialReminder.sent_on.desc(),
+                                                                    CredentialReminder.id.desc())))
+    documents = list(db.session.scalars(sa.select(CredentialDocument).where(
+        CredentialDocument.credential_id == credential.id).order_by(CredentialDocument.id)))
+    training = training_of(credential.staff_id, since=credential.issued_on)
+    return CredentialPage(
+        credential=credential, status=status_of(credential, today, has_open_renewal=pending is not None),
+        days_left=None if credential.expires_on is None else (credential.expires_on - today).days,
+        periods=periods_of(credential), documents=documents, reminders=reminders, renewals=renewals,
+        open_renewal=pending, renewal_documents=documents_by(CredentialDocument.renewal_id, [r.id for r in renewals]),
+        training=training, training_documents=documents_by(CredentialDocument.training_id, [t.id for t in training]),
+        today=today)
+
+
+# --- a teacher's own --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Certificate:
+    """One open credential on "My certificates"."""
+
+    credential: Credential
+    status: CredentialStatus
+    days_left: int | None
+    open_renewal: Renewal | None
+    progress: object | None  # services.HoursProgress when the type has a renewal rule
+
+
+@dataclass
+class MyCertificates:
+    certificates: list[Certificate]
+    training: list[TrainingRecord]
+    training_documents: dict[int, list[CredentialDocument]]
+    missing: list[CredentialType] = field(default_factory=list)
+
+
+def open_credentials_of(staff_id: int) -> list[Credential]:
+    """A person's current periods (neither revoked nor renewed), soonest expiry first."""
+    return list(db.session.scalars(sa.select(Credential).where(
+        Credential.staff_id == staff_id, Credential.revoked_at.is_(None), Credential.superseded_by_id.is_(None))
+        .order_by(Credential.expires_on.is_(None), Credential.expires_on, Credential.id)))
+
+
+def missing_required(staff: StaffMember, today: date, held: Iterable[Credential]) -> list[CredentialType]:
+    """Required types (for the person's current classes, and those required of everyone) they hold no valid
+    credential of today."""
+    from app.school.credentials.qualification import required_types
+
+    rows = db.session.execute(sa.select(Assignment.role, Subject, SchoolClass.grade)
+                              .join(SchoolClass, SchoolClass.id == Assignment.class_id)
+                              .outerjoin(Subject, Subject.id == Assignment.subject_id)
+                              .where(Assignment.staff_id == staff.id, covering(Assignment, today))).all()
+    needed: dict[int, CredentialType] = {t.id: t for t in required_types(None, None) if t.required_for == "all"}
+    for role, subject, grade in rows:
+        for t in required_types(None if role == AssignmentRole.HOMEROOM else subject, grade):
+            needed[t.id] = t
+    valid = {c.type_id for c in held if c.counts_on(today)}
+    return sorted((t for t in needed.values() if t.id not in valid), key=lambda t: t.name)
+
+
+def my_certificates(staff: StaffMember, today: date) -> MyCertificates:
+    """The teacher's open credentials with status, countdown and hours progress; their training; what is missing."""
+    from app.school.credentials.services import hours_progress
+
+    held = open_credentials_of(staff.id)
+    pending = open_renewals(c.id for c in held)
+    certificates = [Certificate(c, status_of(c, today, has_open_renewal=c.id in pending),
+                                None if c.expires_on is None else (c.expires_on - today).days, pending.get(c.id),
+                                hours_progress(c) if c.type.renewal_hours else None) for c in held]
+    training = training_of(staff.id)
+    return MyCertificates(certificates, training,
+                          documents_by(CredentialDocument.training_id, [t.id for t in training]),
+                          missing_required(staff, today, held))
+
+
+def upcoming_expiries(staff: StaffMember, today: date, days: int = 90) -> list[tuple[Credential, int]]:
+    """The person's open credentials whose last day falls within `days` (or has passed), with the days left."""
+    rows = db.session.scalars(sa.select(Credential).where(
+        Credential.staff_id == staff.id, Credential.revoked_at.is_(None), Credential.superseded_by_id.is_(None),
+        Credential.expires_on.is_not(None), Credential.expires_on <= today + timedelta(days=days))
+        .order_by(Credential.expires_on))
+    return [(c, (c.expires_on - today).days) for c in rows]
+
+
+# --- review queues ----------------------------------------------------------------------------------------
+
+
+def _staff_in_scope(user, stmt: sa.Select) -> sa.Select:
+    scope_unit = aliased(OrgUnit)
+    return (stmt.join(scope_unit, scope_unit.id == sa.func.coalesce(StaffMember.department_id,
+                                                                     StaffMember.school_id))
+            .where(in_scope(user, scope_unit)))
+
+
+def training_queue(user) -> sa.Select:
+    """Training records waiting for verification, of the staff `user` reaches, oldest first."""
+    stmt = (sa.select(TrainingRecord).join(StaffMember, StaffMember.id == TrainingRecord.staff_id)
+            .where(TrainingRecord.status == TrainingStatus.SUBMITTED))
+    return _staff_in_scope(user, stmt).order_by(TrainingRecord.created_at, TrainingRecord.id)
+
+
+def renewals_queue(user, status: str = RenewalStatus.SUBMITTED) -> sa.Select:
+    """Renewals of the staff `user` reaches: those under review oldest first (others newest first)."""
+    stmt = (sa.select(Renewal).join(Credential, Credential.id == Renewal.credential_id)
+            .join(StaffMember, StaffMember.id == Credential.staff_id))
+    stmt = _staff_in_scope(user, stmt)
+    if status == RenewalStatus.SUBMITTED:
+        return stmt.where(Renewal.status == status).order_by(Renewal.submitted_at, Renewal.id)
+    if status in set(RenewalStatus):
+        stmt = stmt.where(Renewal.status == status)
+    return stmt.order_by(Renewal.submitted_at.desc(), Renewal.id.desc())
+
+
+def queue_counts(user) -> dict[str, int]:
+    """How many training records and renewals wait for `user`'s decision (for the tabs)."""
+    def count(stmt: sa.Select) -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+
+    return {"training": count(training_queue(user)), "renewals": count(renewals_queue(user))}
+
+
+# --- the staff profile card -------------------------------------------------------------------------------
+
+
+def credentials_of(staff: StaffMember) -> list[Credential]:
+    """Every credential of one person, current ones first, then by type and newest period."""
+    return list(db.session.scalars(sa.select(Credential).join(Credential.type).where(
+        Credential.staff_id == staff.id).order_by(
+        (Credential.revoked_at.is_not(None) | Credential.superseded_by_id.is_not(None)), CredentialType.name,
+        Credential.issued_on.desc())))
+
+
+# --- double submits ---------------------------------------------------------------------------------------
+
+
+def same_credential(staff_id: int, type_id: int, issued_on: date | None, number: str | None) -> Credential | None:
+    """An open credential already recorded with these facts (a second press of the same form)."""
+    if issued_on is None:
+        return None
+    return db.session.scalar(sa.select(Credential).where(
+        Credential.staff_id == staff_id, Credential.type_id == type_id, Credential.issued_on == issued_on,
+        Credential.revoked_at.is_(None),
+        Credential.number.is_(None) if not number else Credential.number == number.strip()).limit(1))
+
+
+def same_training(staff_id: int, data: dict) -> TrainingRecord | None:
+    """A submitted record with exactly these facts (a second press of the same form)."""
+    try:
+        return db.session.scalar(sa.select(TrainingRecord).where(
+            TrainingRecord.staff_id == staff_id, TrainingRecord.status == TrainingStatus.SUBMITTED,
+            TrainingRecord.completed_on == data["completed_on"],
+            TrainingRecord.provider == " ".join(str(data["provider"] or "").split()),
+            TrainingRecord.topic == " ".join(str(data["topic"] or "").split()),
+            TrainingRecord.hours == data["hours"]).limit(1))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def same_document(owner_column, owner_id: int, sha256: str) -> CredentialDocument | None:
+    """The same file already attached to the same record."""
+    return db.session.scalar(sa.select(CredentialDocument).where(
+        owner_column == owner_id, CredentialDocument.sha256 == sha256).limit(1))
