@@ -9,9 +9,10 @@ from app.core.imports import ImportContext, ImportSpec
 def import_specs() -> dict[str, ImportSpec]:
     """Every import kind by name, in the order the pages list them."""
     from app.school.classes.imports import AssignmentImport, StudentImport
+    from app.school.credentials.imports import CredentialImport
     from app.school.staff.imports import StaffImport
 
-    return {spec.kind: spec for spec in (StaffImport(), StudentImport(), AssignmentImport())}
+    return {spec.kind: spec for spec in (StaffImport(), StudentImport(), AssignmentImport(), CredentialImport())}
 
 
 def spec_for(kind: str) -> ImportSpec | None:
@@ -36,9 +37,11 @@ def context_for(actor: Any) -> ImportContext:
 def export_kinds() -> dict[str, Any]:
     """Every export by name: an object with `title`, `header` and `rows(user)`."""
     from app.school.classes.exports import AssignmentExport, StudentExport
+    from app.school.credentials.exports import ComplianceExport, CredentialExport
     from app.school.staff.exports import StaffExport
 
-    return {export.kind: export for export in (StaffExport(), StudentExport(), AssignmentExport())}
+    return {export.kind: export for export in (StaffExport(), StudentExport(), AssignmentExport(), CredentialExport(),
+                                               ComplianceExport())}
 
 
 # --- lookups shared by the school import kinds ---------------------------------------------------------------
@@ -87,9 +90,10 @@ def chunked(values, size: int = 1000):
 FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def build_export(kind: str, fmt: str, user: Any, school: Any = None) -> tuple[bytes, str]:
-    """The export's file in `fmt` (every cell neutralised), for the user's schools or one `school` among them,
-    and its download name; audited as exports.downloaded with the kind, format, school and row count.
+def build_export(kind: str, fmt: str, user: Any, school: Any = None, filters: dict | None = None) -> tuple[bytes, str]:
+    """The export's file in `fmt` (every cell neutralised), for the user's schools or one `school` among them
+    (narrowed further by `filters`, keyword arguments of the export's `rows`, e.g. the compliance page's), and its
+    download name; audited as exports.downloaded with the kind, format, school, filters and row count.
 
     :raises KeyError: unknown kind or format.
     """
@@ -101,12 +105,13 @@ def build_export(kind: str, fmt: str, user: Any, school: Any = None) -> tuple[by
     if fmt not in FORMATS:
         raise KeyError(fmt)
     today = local_today()
-    rows = list(export.rows(user, today, school.id if school is not None else None))
+    rows = list(export.rows(user, today, school.id if school is not None else None, **(filters or {})))
     header = export.header()
     content = csv_bytes(header, rows) if fmt == "csv" else xlsx_bytes(header, rows, title=kind)
     scopes = getattr(user, "scopes", None) or []
     record("exports.downloaded", subject_type="Export", subject_id=kind, actor=user,
            unit=school if school is not None else (scopes[0].org_unit if scopes else None),
-           changes={"kind": kind, "format": fmt, "rows": len(rows), "school": school.code if school else None})
+           changes={"kind": kind, "format": fmt, "rows": len(rows), "school": school.code if school else None,
+                    **({"filters": filters} if filters else {})})
     suffix = f"-{school.code}" if school is not None else ""
     return content, f"{kind}{suffix}-{today.isoformat()}.{fmt}"

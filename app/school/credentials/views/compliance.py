@@ -1,1 +1,76 @@
-"""(routes added by the credentials views)"""
+"""Compliance for admins and heads: per school and across schools, a chart, the problem list, its export."""
+from __future__ import annotations
+
+from flask import Response, abort, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.core.navigation import register_nav
+from app.extensions import db
+from app.general.auth.policy import can, requires
+from app.general.auth.sessions import fresh_login_required
+from app.general.org.models import OrgUnit
+from app.school.credentials import reports
+from app.school.credentials.views import bp
+from app.school.imports_kinds import FORMATS, build_export
+from app.school.staff.queries import local_today
+
+register_nav("compliance.view", "credentials.compliance", _l("Compliance"), order=45)
+
+PER_PAGE = 50
+EXPORT_KIND = "credential_compliance"
+
+
+def _filters() -> reports.Filters:
+    """The list's filters from the query string; anything unknown is ignored."""
+    problem = request.args.get("problem", "")
+    return reports.Filters(school_id=request.args.get("school", type=int) or None,
+                           type_id=request.args.get("type", type=int) or None,
+                           problem=problem if problem in reports.FILTERS else "")
+
+
+def _chart(compliance: reports.Compliance) -> list[dict]:
+    """One stacked bar per school: its staff by their worst problem, as shares of 100."""
+    bars = []
+    for school in compliance.schools:
+        parts = [{"problem": p, "count": school.worst.get(p, 0),
+                  "share": 100 * school.worst.get(p, 0) / school.staff if school.staff else 0}
+                 for p in reversed(reports.SEVERITY)]
+        bars.append({"label": school.code, "name": school.name, "parts": parts, "percent": school.percent,
+                     "href": url_for(".compliance", school=school.school_id)})
+    return bars
+
+
+@bp.get("/compliance")
+@requires("compliance.view")
+def compliance():
+    """Who holds the credentials their work requires: summaries, a chart per school, the filterable list."""
+    filters = _filters()
+    result = reports.compliance_for(current_user, local_today(), filters)
+    page = result.page(request.args.get("page", 1, type=int), PER_PAGE)
+    return render_template("credentials/compliance.html", result=result, page=page, filters=filters,
+                           bars=_chart(result), problems=reports.FILTER_LABELS, labels=reports.PROBLEM_LABELS,
+                           legend={reports.OK: _l("Compliant"), **reports.PROBLEM_LABELS},
+                           can_export=can(current_user, "exports.run"),
+                           export_args={k: v for k, v in request.args.items() if k in ("school", "type", "problem")})
+
+
+@bp.get("/compliance/export.<fmt>")
+@requires("compliance.view")
+@fresh_login_required
+def compliance_export(fmt: str):
+    """The filtered list as CSV or Excel (the user's scopes only, every cell neutralised); audited."""
+    if fmt not in FORMATS or not can(current_user, "exports.run"):
+        abort(404 if fmt not in FORMATS else 403)
+    filters = _filters()
+    school = None
+    if filters.school_id:
+        school = db.session.get(OrgUnit, filters.school_id)
+        if school is None or not can(current_user, "compliance.view", school):
+            abort(404)
+    extra = {"problem": filters.problem, "type_id": filters.type_id}
+    content, filename = build_export(EXPORT_KIND, fmt, current_user._get_current_object(), school,
+                                     filters={k: v for k, v in extra.items() if v})
+    db.session.commit()
+    return Response(content, mimetype=FORMATS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
