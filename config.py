@@ -67,6 +67,8 @@ def celery_settings(broker_url: str) -> dict:
                 "task": "contracts.send_expiry_reminders",
                 "schedule": crontab(hour=22, minute=5),
             },
+            # UTC: a quarter past six in the morning in China (safe to run twice or late)
+            "credentials-reminders": {"task": "credentials.send_reminders", "schedule": crontab(hour=22, minute=15)},
         },
     }
 

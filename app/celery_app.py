@@ -12,6 +12,7 @@ TASK_MODULES = [
     "app.general.auth.tasks",
     "app.general.contracts.tasks",
     "app.general.notifications.tasks",
+    "app.school.credentials.tasks",
     "app.school.imports_tasks",
 ]
 
