@@ -198,6 +198,7 @@ DEMO_STEPS: tuple[str, ...] = (
     "app.school.staff.demo",
     "app.school.classes.demo",
     "app.school.staff.demo_contracts",
+    "app.school.credentials.demo",
 )
 
 
