@@ -71,8 +71,8 @@ class CredentialFilterForm(FlaskForm):
 
     school = SelectField(_l("School"), coerce=optional_int, validate_choice=False)
     type = SelectField(_l("Credential"), coerce=optional_int, validate_choice=False)
-    status = SelectField(_l("Status"), choices=[SelectChoice(k, v) for k, v in STATUS_FILTER_LABELS.items()], default="current",
-                         validate_choice=False)
+    status = SelectField(_l("Status"), choices=[SelectChoice(k, v) for k, v in STATUS_FILTER_LABELS.items()],
+                         default="current", validate_choice=False)
     q = SearchField(_l("Name or employee number"), filters=[_strip], validators=[Optional(), Length(max=100)])
 
 
