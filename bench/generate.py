@@ -69,6 +69,7 @@ def bench_password_hash(seed: int) -> str:
 def build_dataset(scale: Scale, seed: int, year_start: date) -> tuple[Dataset, dict[str, float], int]:
     """Every row of the district, with the time each section took and the teaching posts left empty."""
     from bench.datagen.classes import build_classes
+    from bench.datagen.credentials import build_credentials
     from bench.datagen.families import build_families
     from bench.datagen.people import build_people
 
@@ -85,6 +86,7 @@ def build_dataset(scale: Scale, seed: int, year_start: date) -> tuple[Dataset, d
     people = timed("org, accounts, staff", lambda: build_people(ds))
     classes = timed("classes, assignments", lambda: build_classes(ds, people))
     timed("students, families", lambda: build_families(ds, people, classes))
+    timed("credentials, training", lambda: build_credentials(ds, people))
     return ds, timings, classes.unfilled
 
 
