@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from app.core.models import include_in_comparison, quiet_about_uncompared_indexes
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -98,6 +100,8 @@ def run_migrations_online():
     conf_args.setdefault("render_item", render_item)
 
     connectable = get_engine()
+    # indexes only PostgreSQL builds (trigram search) are not compared on other databases
+    conf_args.setdefault("include_object", include_in_comparison(connectable.dialect.name))
 
     with connectable.connect() as connection:
         context.configure(
@@ -106,7 +110,7 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
+        with context.begin_transaction(), quiet_about_uncompared_indexes(get_metadata(), connection.dialect.name):
             context.run_migrations()
 
 
