@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core import names
-from app.core.models import utcnow
+from app.core.models import concat, postgresql_only, trigram_index, utcnow
 from app.extensions import db
 from app.general.auth.models import User
 from app.general.org.models import OrgUnit
@@ -92,6 +92,18 @@ class Student(db.Model):
     @property
     def scope_unit(self) -> OrgUnit:
         return self.school
+
+
+# What the student search compares a word with (queries/students.py): both names with a space between them (no
+# search word holds a space, so a word matches within one of the names), and the names written together (王小明).
+# The space is SQL text, not a bound parameter, so the query's expressions are the trigram indexes' expressions.
+STUDENT_NAMES = concat(Student.family_name, sa.text("' '"), Student.given_name)
+STUDENT_FULL_NAME = concat(Student.family_name, Student.given_name)
+trigram_index("ix_students_names_trgm", STUDENT_NAMES)
+trigram_index("ix_students_full_name_trgm", STUDENT_FULL_NAME)
+# Number prefixes (LIKE '2026%') from a btree: the database's collation may not be C, so it needs the pattern class.
+postgresql_only(sa.Index("ix_students_number_prefix", Student.student_number,
+                         postgresql_ops={"student_number": "varchar_pattern_ops"}))
 
 
 class ContactChannel(enum.StrEnum):

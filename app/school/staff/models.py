@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core import names
-from app.core.models import utcnow
+from app.core.models import concat, postgresql_only, trigram_index, utcnow
 from app.extensions import db
 from app.general.auth.models import User
 from app.general.org.models import OrgUnit
@@ -87,3 +87,16 @@ class StaffMember(db.Model):
     def owner_user_id(self) -> int | None:
         """The teacher's own account may read their own record."""
         return self.user_id
+
+
+# What the staff search compares each word with: "王芳 RS1-T001 wang.fang@…", the names written together (so a
+# CJK full name matches), then the number and the e-mail after a space, which no search word contains, so a word
+# matches exactly when it lies within the names, the number or the e-mail. The spaces are SQL text, not bound
+# parameters, so the query's expression is the trigram index's expression.
+STAFF_SEARCH_TEXT = concat(StaffMember.family_name, StaffMember.given_name, sa.text("' '"),
+                           StaffMember.employee_number, sa.text("' '"),
+                           sa.func.coalesce(StaffMember.email, sa.text("''")))
+trigram_index("ix_staff_members_search_trgm", STAFF_SEARCH_TEXT)
+# The list's default order (by name, case-insensitive): the first pages are read from the index, not sorted.
+postgresql_only(sa.Index("ix_staff_members_name_order", sa.func.lower(StaffMember.family_name),
+                         sa.func.lower(StaffMember.given_name), StaffMember.id))
