@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, lazyload, selectinload
 
 from app.extensions import db
 from app.general.audit.models import AuditEvent
 from app.general.org.models import OrgUnit
 from app.school.classes.models import Assignment
-from app.school.staff.models import StaffMember, StaffStatus
+from app.school.staff.models import STAFF_SEARCH_TEXT, StaffMember, StaffStatus
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,13 @@ def _in_scope(user, scope_unit) -> sa.ColumnElement[bool]:
 
 
 def _search(term_text: str) -> sa.ColumnElement[bool] | None:
-    """Every word must match a name (either order, CJK names written together), the number or the e-mail."""
+    """Every word must match a name (either order, CJK names written together), the number or the e-mail:
+    one LIKE per word over the indexed STAFF_SEARCH_TEXT; plain LIKE for a word without case (CJK, digits)."""
     terms = term_text.split()[:SEARCH_TERMS_MAX]
     if not terms:
         return None
-    fields = (StaffMember.family_name, StaffMember.given_name, StaffMember.employee_number, StaffMember.email,
-              StaffMember.family_name + StaffMember.given_name)
-    return sa.and_(*(sa.or_(*(col.icontains(term, autoescape=True) for col in fields)) for term in terms))
+    return sa.and_(*(STAFF_SEARCH_TEXT.contains(term, autoescape=True) if term.lower() == term.upper()
+                     else STAFF_SEARCH_TEXT.icontains(term, autoescape=True) for term in terms))
 
 
 def _status(value: str) -> sa.ColumnElement[bool] | None:
@@ -92,11 +92,12 @@ def staff_list(user, search: str = "", school_id: int | None = None, department_
     columns = keys.get(sort, keys["name"])
     descending = direction == "desc"
     order = [c.desc() if descending else c.asc() for c in columns]
-    # Sort and cut the page on the narrow staff rows first; the page's units and accounts follow in small
-    # IN queries (joined eager loading would widen all 10,000 rows before the sort).
+    # Sort and cut the page on the narrow staff rows first; the page's units follow in one small IN query
+    # (joined eager loading would widen all 10,000 rows before the sort). The list shows neither accounts
+    # (user_id tells whether there is one) nor subjects, so neither is loaded.
     return (stmt.order_by(*order, StaffMember.id.desc() if descending else StaffMember.id)
             .options(selectinload(StaffMember.school), selectinload(StaffMember.department),
-                     selectinload(StaffMember.user)))
+                     lazyload(StaffMember.user), lazyload(StaffMember.subjects)))
 
 
 def staff_for_user(user) -> StaffMember | None:

@@ -62,6 +62,8 @@ def test_the_default_lists_current_staff_and_the_status_filter_narrows(org, peop
 @pytest.mark.parametrize(("search", "expected"), [
     ("zhang", {"A1"}), ("Wei Zhang", {"A1"}), ("zhang wei", {"A1"}), ("王芳", {"A3"}), ("a2", {"A2"}),
     ("WEI@A.EXAMPLE", {"A1"}), ("%", set()), ("_", set()), ("nobody", set()),
+    # one word within the names written together, the number or the e-mail, never across two of them
+    ("zhangwei", {"A1"}), ("芳", {"A3"}), ("A1 wei@", {"A1"}), ("a1wei", set()), ("weia1", set()),
 ])
 def test_search_by_name_number_or_email(org, people, admin_a, search, expected):
     assert set(_rows(admin_a, search=search, status="all")) == expected
