@@ -91,3 +91,19 @@ def test_class_summaries_and_current_classes_for_a_page(year):
     assert (summaries[year.class_a.id].homeroom, summaries[year.class_a.id].students) == (["Wei Li"], 3)
     assert summaries[year.class_b.id].students == 0
     assert set(queries.current_classes([s.id for s in students], NOV).values()) == {year.class_a}
+
+
+def _found(admin, text: str) -> set[str]:
+    stmt = queries.students_for(admin, queries.StudentFilter(q=text, status="all"))
+    return {student.student_number for student in _db.session.scalars(stmt)}
+
+
+def test_student_search_matches_a_number_prefix_or_within_one_name_and_cjk_names_whole(year, org):
+    admin = factories.make_user("admin", unit=org.school_a)
+    factories.make_student(year.school_a, family_name="王", given_name="小明", student_number="2026007")
+    factories.make_student(year.school_a, family_name="Smith", given_name="Anna", student_number="2026008")
+    factories.make_student(year.school_a, family_name="欧阳", given_name="Lan", student_number="X9")
+    cases = {"王小明": {"2026007"}, "小明": {"2026007"}, "明": {"2026007"}, "SMITH": {"2026008"}, "ann": {"2026008"},
+             "mithann": set(), "2026": {"2026007", "2026008"}, "007": set(), "x9": {"X9"}, "阳Lan": {"X9"},
+             "anna 2026": {"2026008"}, "%": set()}
+    assert {text: _found(admin, text) for text in cases} == cases

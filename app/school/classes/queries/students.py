@@ -13,6 +13,8 @@ from app.core.names import is_cjk
 from app.extensions import db
 from app.general.org.models import OrgUnit
 from app.school.classes.models import (
+    STUDENT_FULL_NAME,
+    STUDENT_NAMES,
     Assignment,
     AssignmentRole,
     Enrollment,
@@ -43,20 +45,26 @@ class StudentFilter:
 
 
 def _student_search(text: str) -> sa.ColumnElement[bool] | None:
-    """Every word must match the start of the number or a name; a CJK word may also span the whole name
-    (王小明), which is the only case that needs the costlier concatenation."""
+    """Every word must match the start of the number or lie within a name; a CJK word may also span the whole
+    name (王小明). Words are matched against the indexed expressions STUDENT_NAMES and STUDENT_FULL_NAME."""
     terms = text.split()[:SEARCH_TERMS_MAX]
     if not terms:
         return None
-    conditions = []
-    for term in terms:
-        options = [Student.student_number.startswith(term.upper(), autoescape=True),
-                   Student.family_name.icontains(term, autoescape=True),
-                   Student.given_name.icontains(term, autoescape=True)]
-        if is_cjk(term):
-            options.append((Student.family_name + Student.given_name).contains(term, autoescape=True))
-        conditions.append(sa.or_(*options))
-    return sa.and_(*conditions)
+    return sa.and_(*(sa.or_(Student.student_number.startswith(term.upper(), autoescape=True), *_name_matches(term))
+                     for term in terms))
+
+
+def _name_matches(term: str) -> list[sa.ColumnElement[bool]]:
+    # A word without upper or lower case (CJK, digits) needs no case folding: plain LIKE, much cheaper than ILIKE.
+    # Within the names written together it also lies within one name or spans both: the CJK rule in one test.
+    caseless = term.lower() == term.upper()
+    if caseless and is_cjk(term):
+        return [STUDENT_FULL_NAME.contains(term, autoescape=True)]
+    matches = [STUDENT_NAMES.contains(term, autoescape=True) if caseless
+               else STUDENT_NAMES.icontains(term, autoescape=True)]
+    if is_cjk(term):
+        matches.append(STUDENT_FULL_NAME.contains(term, autoescape=True))
+    return matches
 
 
 def students_for(user, student_filter: StudentFilter | None = None, on: date | None = None) -> sa.Select:
