@@ -48,6 +48,24 @@ def guarded_flush(unique: dict[str, Conflict] | None = None) -> None:
     flush_checked(unique, stale=stale_message())
 
 
+def insert_guarded(row: Any, unique: dict[str, Conflict]) -> None:
+    """Insert `row` inside a savepoint: a duplicate refused by a unique index becomes the mapped Conflict and the
+    session stays usable (to read what the concurrent writer committed).
+
+    `guarded_flush` cannot do this for a row added before it: `begin_nested()` first flushes whatever is pending
+    outside the savepoint, so a failing INSERT there spoils the whole transaction.
+    """
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except sa.exc.IntegrityError as error:
+        text = str(error.orig)
+        for needle, conflict in unique.items():
+            if needle in text:
+                raise conflict from None
+        raise
+
+
 def clean_optional_text(value: Any, maximum: int) -> tuple[str | None, str | None]:
     """Blank is None; otherwise the rules of `clean_text`."""
     text, problem = clean_text(value, missing="", maximum=maximum)

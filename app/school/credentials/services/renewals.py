@@ -26,12 +26,14 @@ from app.school.credentials.services.common import (
     clean_optional_text,
     clean_text,
     guarded_flush,
+    insert_guarded,
     lock,
     raise_if,
 )
 from app.school.credentials.status import RENEWAL_LABELS, expiry_for
 
 log = logging.getLogger(__name__)
+TENTH = Decimal("0.1")
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,15 @@ def hours_progress(credential: Credential) -> HoursProgress:
         TrainingRecord.completed_on >= credential.issued_on)
     if credential.expires_on is not None:
         stmt = stmt.where(TrainingRecord.completed_on <= credential.expires_on)
-    counted = Decimal(str(db.session.scalar(stmt))).quantize(Decimal("0.1"))
-    return HoursProgress(counted, credential.type.renewal_hours, credential.issued_on, credential.expires_on)
+    counted = Decimal(str(db.session.scalar(stmt))).quantize(TENTH)
+    required = credential.type.renewal_hours
+    return HoursProgress(counted, None if required is None else Decimal(required).quantize(TENTH),
+                         credential.issued_on, credential.expires_on)
+
+
+def hours_text(hours: Decimal) -> str:
+    """312.0 → "312", 7.5 → "7.5" (for messages)."""
+    return format(hours.quantize(TENTH).normalize(), "f")
 
 
 def open_renewal(credential: Credential) -> Renewal | None:
@@ -92,8 +101,13 @@ def start_renewal(credential: Credential, *, note: Any, actor: Any) -> Renewal:
     raise_if({"note": problem})
     renewal = Renewal(credential=credential, note=text, submitted_by_id=actor_id(actor),
                       status=RenewalStatus.SUBMITTED, hours_required=credential.type.renewal_hours)
-    db.session.add(renewal)
-    guarded_flush({"uq_credential_renewals_open": _conflict_open()})
+    try:  # PostgreSQL names the partial unique index, SQLite its column
+        insert_guarded(renewal, {"uq_credential_renewals_open": _conflict_open(),
+                                 "credential_renewals.credential_id": _conflict_open()})
+    except Conflict:
+        if existing := open_renewal(credential):  # a concurrent press won: the same answer as a second press
+            return existing
+        raise
     progress = hours_progress(credential)
     record("renewal.submitted", subject=renewal, actor=actor, changes={
         "credential": credential.id, "type": credential.type.code, "hours": progress.counted,
@@ -134,11 +148,14 @@ def approve_renewal(renewal: Renewal, *, actor: Any, on: date, expected_version:
     old = renewal.credential
     lock(Renewal, renewal, expected_version)
     lock(Credential, old)
+    if not old.is_open:  # revoked (or renewed) while the request was under review: nothing left to renew
+        raise InvalidTransition(_("This credential was revoked or replaced since the request was made: reject "
+                                  "the request instead."))
     progress = hours_progress(old)
     if not progress.is_met:
         raise ValidationFailed(_("The rule is not met: %(counted)s of %(required)s verified training hours in "
                                  "this period. Verify the teacher's training records first, or reject.",
-                                 counted=progress.counted, required=progress.required))
+                                 counted=hours_text(progress.counted), required=hours_text(progress.required)))
     starts = new_period_start(old, on)
     successor = Credential(staff_id=old.staff_id, type=old.type, number=old.number, issuer=old.issuer,
                            issued_on=starts, expires_on=expiry_for(starts, old.type.validity_years),
