@@ -8,11 +8,18 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app.core import documents
-from app.core.errors import Conflict, ValidationFailed
+from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.core.models import utcnow
 from app.extensions import db
 from app.general.audit.services import record
-from app.school.credentials.models import Credential, CredentialDocument, CredentialType, Renewal, TrainingRecord
+from app.school.credentials.models import (
+    Credential,
+    CredentialDocument,
+    CredentialType,
+    Renewal,
+    RenewalStatus,
+    TrainingRecord,
+)
 from app.school.credentials.services.common import (
     actor_id,
     check_can,
@@ -132,9 +139,12 @@ def attach_document(owner: Credential | TrainingRecord | Renewal, *, data: bytes
     """Store an uploaded PDF/image as evidence of `owner`; the teacher may attach to their own records.
 
     The file is written first and removed again if the transaction is rolled back.
-    :raises ValidationFailed: (field "document") empty, too large, wrong type.
+    :raises ValidationFailed: (field "document") empty, too large, wrong type. :raises InvalidTransition: a
+    renewal already decided.
     """
     check_can(actor, "credentials.attach", owner)
+    if isinstance(owner, Renewal) and owner.status != RenewalStatus.SUBMITTED:  # the evidence a decision saw stays
+        raise InvalidTransition(_("This renewal was already decided: no more evidence can be added."))
     stored = documents.store_document(data, filename)
     documents.discard_if_rolled_back(db.session(), stored.stored_name)
     document = CredentialDocument(
