@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from datetime import timedelta
 
 from bench.benchmarks.web_pages import measure_pages
 from bench.context import Context
@@ -62,10 +63,10 @@ def _clean_up(ctx: Context, notifications_before: int) -> None:
 def reminder_scan(ctx: Context) -> list[Figure]:
     """The daily scan over every credential, twice on the same day (the second must create nothing)."""
     first_name, second_name = "credentials: reminder scan, first run", "credentials: reminder scan, second run"
+    next_name = "credentials: reminder scan, next day"
     scan, why = _scan_function()
     if scan is None:
-        return [Figure.unavailable(first_name, why, target=SCAN_TARGET),
-                Figure.unavailable(second_name, why, target=SCAN_TARGET)]
+        return [Figure.unavailable(name, why, target=SCAN_TARGET) for name in (first_name, second_name, next_name)]
     from app.school.staff.queries import local_today
 
     with ctx.app.app_context():
@@ -76,6 +77,7 @@ def reminder_scan(ctx: Context) -> list[Figure]:
     try:
         first = _timed_scan(ctx, scan, on)
         second = _timed_scan(ctx, scan, on)
+        following = _timed_scan(ctx, scan, on + timedelta(days=1))
     finally:
         _clean_up(ctx, before)
     size = f"{credentials} credentials, scan day {on.isoformat()}"
@@ -86,6 +88,9 @@ def reminder_scan(ctx: Context) -> list[Figure]:
                             errors=second[1] + second[2],
                             notes=[f"second run: {second[1]} notifications created (must be 0), "
                                    f"{second[2]} reminders logged"]),
+        Figure.from_samples(next_name, [following[0]], target=SCAN_TARGET, measure="max",
+                            notes=[f"the day after (a normal day): {following[1]} notifications created, "
+                                   f"{following[2]} reminders logged"]),
     ]
 
 
