@@ -29,15 +29,27 @@ def _filters() -> reports.Filters:
                            problem=problem if problem in reports.FILTERS else "")
 
 
+PLOT_X, PLOT_W = 16, 70  # percent of the chart's width (templates/credentials/compliance_chart.html)
+
+
+def _legend() -> dict[str, str]:
+    return {reports.OK: str(_l("Compliant")), **{k: str(v) for k, v in reports.PROBLEM_LABELS.items()}}
+
+
 def _chart(compliance: reports.Compliance) -> list[dict]:
-    """One stacked bar per school: its staff by their worst problem, as shares of 100."""
+    """One stacked bar per school: its staff by their worst problem, as shares of 100 (geometry worked out here,
+    so that the template only writes it out)."""
     bars = []
     for school in compliance.schools:
-        parts = [{"problem": p, "count": school.worst.get(p, 0),
-                  "share": 100 * school.worst.get(p, 0) / school.staff if school.staff else 0}
-                 for p in reversed(reports.SEVERITY)]
+        x, parts = float(PLOT_X), []
+        for problem in reversed(reports.SEVERITY):
+            count = school.worst.get(problem, 0)
+            if count:
+                width = PLOT_W * count / school.staff
+                parts.append({"problem": problem, "count": count, "x": f"{x:.2f}%", "w": f"{width:.2f}%"})
+                x += width
         bars.append({"label": school.code, "name": school.name, "parts": parts, "percent": school.percent,
-                     "href": url_for(".compliance", school=school.school_id)})
+                     "href": url_for(".compliance", school=school.school_id) + "#problems"})
     return bars
 
 
@@ -49,8 +61,7 @@ def compliance():
     result = reports.compliance_for(current_user, local_today(), filters)
     page = result.page(request.args.get("page", 1, type=int), PER_PAGE)
     return render_template("credentials/compliance.html", result=result, page=page, filters=filters,
-                           bars=_chart(result), problems=reports.FILTER_LABELS, labels=reports.PROBLEM_LABELS,
-                           legend={reports.OK: _l("Compliant"), **reports.PROBLEM_LABELS},
+                           bars=_chart(result), problems=reports.FILTER_LABELS, labels=_legend(), legend=_legend(),
                            can_export=can(current_user, "exports.run"),
                            export_args={k: v for k, v in request.args.items() if k in ("school", "type", "problem")})
 
