@@ -3,7 +3,7 @@ renewals (one open per credential: partial unique index), evidence documents, an
 (one row per credential and offset: what makes the daily scan idempotent).
 
 Revision ID: 0008_credentials
-Revises: 0006_contracts
+Revises: 0007_search_indexes
 Create Date: 2026-12-07
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008_credentials'
-down_revision = '0006_contracts'
+down_revision = '0007_search_indexes'
 branch_labels = None
 depends_on = None
 
