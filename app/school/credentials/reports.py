@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from types import SimpleNamespace
 
@@ -67,6 +67,7 @@ class Frames:
     types: dict[int, SimpleNamespace]  # id -> code, name, grace_days
     schools: dict[int, SimpleNamespace]  # id -> code, name
     paths: dict[int, str]  # org unit id -> path, for the scope test
+    token: object = field(default_factory=object)  # tells one build from another
 
 
 def _fetch(stmt: sa.Select) -> list[tuple]:
@@ -296,6 +297,7 @@ class Compliance:
     types: list[SimpleNamespace]
     rows: pd.DataFrame  # the filtered problems, sorted (consumed through `page` and `export_rows`)
     frames: Frames
+    summary_key: tuple | None = None  # same key, same summaries (None: computed for this request only)
 
     def page(self, number: int, per_page: int = 50) -> ListPage:
         pages = max(1, -(-len(self.rows) // per_page))
@@ -370,7 +372,8 @@ def compliance_for(user, today: date, filters: Filters = Filters()) -> Complianc
     if filters.type_id:
         keep &= needs.type_id == filters.type_id
     types = sorted(frames.types.values(), key=lambda t: t.code)
-    return Compliance(today, schools, total, types, needs[keep], frames)
+    key = (frames.token, inside) if _cached["frames"] is frames else None
+    return Compliance(today, schools, total, types, needs[keep], frames, key)
 
 
 class ListPage:

@@ -116,6 +116,7 @@ def test_a_department_head_sees_only_their_department(db, org, catalogue, school
 def test_the_frame_is_rebuilt_when_a_credential_is_recorded(app, db, org, catalogue, school_a_people, monkeypatch):
     monkeypatch.setitem(app.config, "COMPLIANCE_CACHE", True)
     monkeypatch.setitem(app.config, "COMPLIANCE_RECHECK", 0)  # ask the database every time
+    monkeypatch.setattr(reports, "_cached", {"key": None, "frames": None, "checked": 0.0, "summaries": {}})
     admin = factories.make_user("admin", unit=org.district)
     assert compliance_for(admin, TODAY).total.missing == 3
     assert reports.district_frames(TODAY) is reports.district_frames(TODAY)  # unchanged data: the same frame
@@ -180,3 +181,14 @@ def test_the_export_needs_a_fresh_login(client, login_as, org, catalogue):
     login_as("admin", unit=org.school_a, fresh=False)
     answer = client.get("/credentials/compliance/export.csv")
     assert answer.status_code == 302 and "reauthenticate" in answer.headers["Location"]
+
+
+def test_the_cached_summary_follows_the_data(app, client, login_as, org, catalogue, school_a_people, monkeypatch):
+    monkeypatch.setitem(app.config, "COMPLIANCE_CACHE", True)
+    monkeypatch.setitem(app.config, "COMPLIANCE_RECHECK", 0)
+    monkeypatch.setattr(reports, "_cached", {"key": None, "frames": None, "checked": 0.0, "summaries": {}})
+    login_as("admin", unit=org.district)
+    assert 'data-missing="3"' in client.get("/credentials/compliance").get_data(as_text=True)
+    assert 'data-missing="3"' in client.get("/credentials/compliance?page=2").get_data(as_text=True)
+    make_credential(catalogue.teacher_b, catalogue.teach, issued_on=TODAY.replace(year=2025))
+    assert 'data-missing="2"' in client.get("/credentials/compliance").get_data(as_text=True)

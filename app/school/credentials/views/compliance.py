@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from flask import Response, abort, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 from app.core.navigation import register_nav
 from app.extensions import db
@@ -18,6 +20,7 @@ from app.school.staff.queries import local_today
 register_nav("compliance.view", "credentials.compliance", _l("Compliance"), order=45)
 
 PER_PAGE = 50
+FRAGMENTS_KEPT = 64
 EXPORT_KIND = "credential_compliance"
 
 
@@ -53,6 +56,23 @@ def _chart(compliance: reports.Compliance) -> list[dict]:
     return bars
 
 
+_fragments: dict = {}  # (summary key, locale) -> rendered summary
+
+
+def _summary_html(result: reports.Compliance) -> Markup:
+    """The cards, chart and table per school, rendered once per data version, scope and language."""
+    key = (result.summary_key, str(get_locale())) if result.summary_key is not None else None
+    if key is not None and key in _fragments:
+        return _fragments[key]
+    html = render_template("credentials/compliance_summary.html", result=result, bars=_chart(result), legend=_legend())
+    html = Markup(html)  # noqa: S704 (a template's output: Jinja escaped every value in it)
+    if key is not None:
+        if len(_fragments) >= FRAGMENTS_KEPT:
+            _fragments.clear()
+        _fragments[key] = html
+    return html
+
+
 @bp.get("/compliance")
 @requires("compliance.view")
 def compliance():
@@ -61,7 +81,7 @@ def compliance():
     result = reports.compliance_for(current_user, local_today(), filters)
     page = result.page(request.args.get("page", 1, type=int), PER_PAGE)
     return render_template("credentials/compliance.html", result=result, page=page, filters=filters,
-                           bars=_chart(result), problems=reports.FILTER_LABELS, labels=_legend(), legend=_legend(),
+                           summary=_summary_html(result), problems=reports.FILTER_LABELS, labels=_legend(),
                            can_export=can(current_user, "exports.run"),
                            export_args={k: v for k, v in request.args.items() if k in ("school", "type", "problem")})
 
