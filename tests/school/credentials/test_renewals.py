@@ -229,7 +229,7 @@ def test_approval_is_refused_while_the_rule_is_not_met_and_says_the_count(catalo
     make_training(catalogue.teacher_a, "312", on=date(2024, 5, 1))
     make_training(catalogue.teacher_a, "48", on=date(2024, 5, 2), status=TrainingStatus.SUBMITTED)
     renewal = _start(certificate)
-    with pytest.raises(ValidationFailed, match="312 of 360 verified"):
+    with pytest.raises(ValidationFailed, match="312.0 of 360.0 verified"):
         services.approve_renewal(renewal, actor=head_a, on=TODAY)
     assert renewal.status == RenewalStatus.SUBMITTED and len(_credentials(catalogue.teacher_a)) == 1
     assert certificate.superseded_by_id is None and not _events("renewal.approved")
@@ -377,5 +377,5 @@ def test_a_start_that_loses_a_race_returns_the_winners_request(catalogue, certif
 
 def test_the_refusal_shows_fractional_hours(catalogue, certificate, head_a):
     make_training(catalogue.teacher_a, "312.5", on=date(2024, 5, 1))
-    with pytest.raises(ValidationFailed, match="312.5 of 360 verified"):
+    with pytest.raises(ValidationFailed, match="312.5 of 360.0 verified"):
         services.approve_renewal(_start(certificate), actor=head_a, on=TODAY)

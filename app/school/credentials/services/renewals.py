@@ -69,11 +69,6 @@ def hours_progress(credential: Credential) -> HoursProgress:
                          credential.issued_on, credential.expires_on)
 
 
-def hours_text(hours: Decimal) -> str:
-    """312.0 → "312", 7.5 → "7.5" (for messages)."""
-    return format(hours.quantize(TENTH).normalize(), "f")
-
-
 def open_renewal(credential: Credential) -> Renewal | None:
     """The renewal of `credential` under review, if any."""
     return db.session.scalar(sa.select(Renewal).where(
@@ -155,7 +150,7 @@ def approve_renewal(renewal: Renewal, *, actor: Any, on: date, expected_version:
     if not progress.is_met:
         raise ValidationFailed(_("The rule is not met: %(counted)s of %(required)s verified training hours in "
                                  "this period. Verify the teacher's training records first, or reject.",
-                                 counted=hours_text(progress.counted), required=hours_text(progress.required)))
+                                 counted=progress.counted, required=progress.required))
     starts = new_period_start(old, on)
     successor = Credential(staff_id=old.staff_id, type=old.type, number=old.number, issuer=old.issuer,
                            issued_on=starts, expires_on=expiry_for(starts, old.type.validity_years),
