@@ -90,8 +90,9 @@ def test_the_size_limit_comes_from_the_configuration(app, db, upload_folder, mon
     assert refused.value.field == "document" and len(_files(upload_folder)) == 1
 
 
-def test_the_default_limit_is_five_megabytes(app, db, upload_folder):
-    assert "DOCUMENT_MAX_BYTES" not in app.config or app.config["DOCUMENT_MAX_BYTES"] > 0
+def test_without_configuration_the_limit_is_five_megabytes(app, db, upload_folder, monkeypatch):
+    monkeypatch.delitem(app.config, "DOCUMENT_MAX_BYTES", raising=False)
+    assert documents.max_bytes() == 5 * 1024 * 1024
     with pytest.raises(ValidationFailed, match="larger than"):
         documents.store_document(PDF + b"0" * documents.max_bytes(), "big.pdf")
 
@@ -105,6 +106,7 @@ def test_files_are_stored_outside_static_under_a_random_name_readable_only_by_th
     path = documents.document_path(first.stored_name)
     assert path is not None and path.parent == upload_folder
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(upload_folder).st_mode) & 0o077 == 0  # the folder is the app's alone too
     assert not path.resolve().is_relative_to(Path(app.static_folder).resolve())
     assert "static" not in path.resolve().parts
 

@@ -178,3 +178,13 @@ def test_qualified_staff_gives_the_same_answers_as_is_qualified_one_by_one(catal
 
 def test_qualified_staff_of_nobody_is_empty(catalogue):
     assert qualified_staff([], catalogue.math, 7, TODAY) == {}
+
+
+def test_a_credentials_own_counts_on_agrees_with_is_qualified(catalogue):
+    catalogue.safe.grace_days = 3
+    _hold_all(catalogue.teacher_a, catalogue, catalogue.teach)
+    safe = make_credential(catalogue.teacher_a, catalogue.safe, issued_on=date(2024, 1, 1))
+    for offset in range(-2, 6):
+        day = safe.expires_on + timedelta(days=offset)
+        assert safe.counts_on(day) == bool(is_qualified(catalogue.teacher_a, catalogue.math, 7, day)), day
+    assert not safe.counts_on(date(2023, 12, 31)) and safe.counts_on(date(2024, 1, 1))
