@@ -33,8 +33,14 @@ SHOTS = os.environ.get("CREDENTIALS_SCREENSHOTS")  # a folder: save screenshots 
 
 
 def _shot(page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+    """Desktop and phone screenshots of the current page, when CREDENTIALS_SCREENSHOTS names a folder."""
+    if not SHOTS:
+        return
+    page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=os.path.join(SHOTS, f"{name}-phone.png"), full_page=True)
+    page.set_viewport_size(size)
 
 
 def _set_up(live_app) -> tuple[int, date, date]:
@@ -69,9 +75,36 @@ def _set_up(live_app) -> tuple[int, date, date]:
         return result
 
 
+REVIEWERS = {"journey-admin": ("admin", "RIVERSIDE"), "journey-head": ("head", "RS1")}
+SECRETS = {local_part: pyotp.random_base32() for local_part in REVIEWERS}
+
+
+def _reviewers(live_app) -> None:
+    """An admin of the district and a head of RS1 of the journey's own (the demo accounts' one-time codes are left
+    to the other browser tests: a code step used here could not be used there again)."""
+    from app.core.models import utcnow
+    from app.general.auth.models import UserScope
+    from app.general.auth.passwords import hash_password
+    from app.general.org.models import OrgUnit
+
+    with live_app.app_context():
+        for local_part, (role, unit_code) in REVIEWERS.items():
+            email = f"{local_part}@demo.staffroom.test"
+            user = db.session.scalar(sa.select(User).where(User.email == email))
+            if user is None:
+                unit = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == unit_code))
+                user = User(email=email, display_name=local_part, role=role, locale="zh" if role == "head" else "en",
+                            password_hash=hash_password(DEMO_PASSWORD))
+                user.scopes.append(UserScope(org_unit=unit))
+                db.session.add(user)
+            user.totp_secret, user.totp_enabled_at, user.totp_last_counter = SECRETS[local_part], utcnow(), None
+        db.session.commit()
+        db.session.remove()
+
+
 def _totp(live_app, local_part: str) -> str:
     """A code the login accepts: the current step, or the next one when the current was already used."""
-    secret = DEMO_TOTP_SECRETS[local_part]
+    secret = SECRETS.get(local_part) or DEMO_TOTP_SECRETS[local_part]
     with live_app.app_context():
         last = db.session.scalar(sa.select(User.totp_last_counter).where(
             User.email == f"{local_part}@demo.staffroom.test"))
@@ -93,7 +126,7 @@ def _log_in(page, base: str, live_app, local_part: str) -> None:
     page.fill("input[name=email]", f"{local_part}@demo.staffroom.test")
     page.fill("input[name=password]", DEMO_PASSWORD)
     _submit(page)
-    if local_part in DEMO_TOTP_SECRETS:
+    if local_part in DEMO_TOTP_SECRETS or local_part in SECRETS:
         assert "/auth/two-factor" in page.url
         page.fill("input[name=code]", _totp(live_app, local_part))
         _submit(page)
@@ -102,6 +135,7 @@ def _log_in(page, base: str, live_app, local_part: str) -> None:
 
 def test_teacher_renews_an_expiring_certificate_and_the_head_approves(browser, page, live_server, live_app):
     credential_id, expires, today = _set_up(live_app)
+    _reviewers(live_app)
     base = live_server
 
     # the teacher: dashboard → My certificates with the countdown and the hours
@@ -134,28 +168,35 @@ def test_teacher_renews_an_expiring_certificate_and_the_head_approves(browser, p
     _submit(page)
     assert f"/credentials/mine/{credential_id}" in page.url
     assert "Renewal under review" in page.locator("h1").inner_text()
+    _shot(page, "own")
 
     # an admin verifies the training
     admin = browser.new_context(locale="en-GB")
     admin_page = admin.new_page()
-    _log_in(admin_page, base, live_app, "admin")
+    _log_in(admin_page, base, live_app, "journey-admin")
     admin_page.goto(f"{base}/credentials/training/")
     row = admin_page.locator("[data-training-id]", has_text="Formative assessment")
     row.locator("form[action$='/verify'] button").click()
     admin_page.wait_for_load_state()
     assert admin_page.locator("[data-training-id]", has_text="Formative assessment").count() == 0
+    _shot(admin_page, "training-queue")
+    admin_page.goto(f"{base}/credentials/?status=expiring")
+    _shot(admin_page, "index")
+    admin_page.goto(f"{base}/credentials/{credential_id}")
+    _shot(admin_page, "show")
     admin.close()
 
     # the head (reading in Chinese) approves; the new expiry is shown before and after
     head = browser.new_context(locale="zh-CN")
     head_page = head.new_page()
-    _log_in(head_page, base, live_app, "head1")
+    _log_in(head_page, base, live_app, "journey-head")
     head_page.goto(f"{base}/credentials/renewals/")
     head_page.locator("[data-renewal-id] a[href*='/credentials/renewals/']").first.wait_for()
     head_page.goto(f"{base}/credentials/{credential_id}")
     head_page.locator("main a[href*='/credentials/renewals/']").first.click()
     new_expiry = add_years(expires + timedelta(days=1), 5) - timedelta(days=1)
     assert head_page.get_by_test_id("new-expiry").count() == 1
+    _shot(head_page, "renewal")
     head_page.locator("form[action$='/approve'] button").click()
     head_page.wait_for_load_state()
     assert head_page.get_by_test_id("new-period").count() == 1

@@ -263,7 +263,10 @@ def missing_required(staff: StaffMember, today: date, held: Iterable[Credential]
     for role, subject, grade in rows:
         for t in required_types(None if role == AssignmentRole.HOMEROOM else subject, grade):
             needed[t.id] = t
-    valid = {c.type_id for c in held if c.counts_on(today)}
+    # a renewed period still counts until its successor starts (qualification.held_types does the same)
+    valid = {c.type_id for c in held if c.counts_on(today)} | {c.type_id for c in db.session.scalars(
+        sa.select(Credential).where(Credential.staff_id == staff.id, Credential.revoked_at.is_(None),
+                                    Credential.superseded_by_id.is_not(None))) if c.counts_on(today)}
     return sorted((t for t in needed.values() if t.id not in valid), key=lambda t: t.name)
 
 

@@ -133,6 +133,7 @@ def test_reviewer_verifies_and_rejects_training_in_scope(client, catalogue, logi
     foreign = make_training(catalogue.teacher_b, "5", on=date(2026, 9, 3), status=TrainingStatus.SUBMITTED)
     _keep()
     login_as("head", unit=org.school_a)
+    _keep()  # the reviewer survives a view\'s rollback
     html = client.get("/credentials/training/").get_data(as_text=True)
     assert _ids(html, "data-training-id") == {mine.id, other.id}
     for _press in range(2):
@@ -188,6 +189,7 @@ def _renewal(catalogue, expiring, hours: str) -> Renewal:
 def test_head_approves_a_renewal_showing_the_new_expiry(client, catalogue, expiring, login_as, org):
     renewal = _renewal(catalogue, expiring, "360")
     login_as("head", unit=org.school_a)
+    _keep()  # the reviewer survives a view\'s rollback
     queue = client.get("/credentials/renewals/").get_data(as_text=True)
     assert _ids(queue, "data-renewal-id") == {renewal.id}
     page = client.get(f"/credentials/renewals/{renewal.id}").get_data(as_text=True)
@@ -205,6 +207,7 @@ def test_head_approves_a_renewal_showing_the_new_expiry(client, catalogue, expir
 def test_approval_is_refused_while_the_hours_rule_is_not_met(client, catalogue, expiring, login_as, org):
     renewal = _renewal(catalogue, expiring, "100")
     login_as("admin", unit=org.school_a)
+    _keep()  # the reviewer survives a view\'s rollback
     response = client.post(f"/credentials/renewals/{renewal.id}/approve", data={"version": renewal.version},
                            follow_redirects=True)
     assert "The rule is not met: 100.0 of 360.0" in response.get_data(as_text=True)
@@ -215,6 +218,7 @@ def test_approval_is_refused_while_the_hours_rule_is_not_met(client, catalogue, 
 def test_rejecting_needs_a_reason_at_the_field(client, catalogue, expiring, login_as, org):
     renewal = _renewal(catalogue, expiring, "10")
     login_as("admin", unit=org.school_a)
+    _keep()  # the reviewer survives a view\'s rollback
     response = client.post(f"/credentials/renewals/{renewal.id}/reject", data={"reason": "",
                                                                                "version": renewal.version})
     assert response.status_code == 422 and "is-invalid" in response.get_data(as_text=True)
@@ -232,6 +236,19 @@ def test_renewals_of_another_school_are_out_of_reach(client, catalogue, login_as
     _db.session.add(renewal)
     _keep()
     login_as("head", unit=org.school_a)
+    _keep()  # the reviewer survives a view\'s rollback
     assert _ids(client.get("/credentials/renewals/?status=all").get_data(as_text=True), "data-renewal-id") == set()
     assert client.get(f"/credentials/renewals/{renewal.id}").status_code == 403
     assert client.post(f"/credentials/renewals/{renewal.id}/approve", data={"version": 1}).status_code == 403
+
+
+def test_a_renewed_period_still_counts_until_its_successor_starts(client, catalogue, expiring, teacher):
+    school_class = factories.make_class(catalogue.school_a)
+    factories.make_assignment(school_class, catalogue.teacher_a, subject=catalogue.math, weekly_periods=4)
+    make_credential(catalogue.teacher_a, catalogue.safe, issued_on=_today() - timedelta(days=10), number="S-1")
+    successor = make_credential(catalogue.teacher_a, catalogue.teach, issued_on=expiring.expires_on + timedelta(days=1),
+                                number="T-2")
+    expiring.superseded_by_id = successor.id
+    _keep()
+    html = client.get("/credentials/mine").get_data(as_text=True)
+    assert 'data-testid="missing"' not in html and _ids(html, "data-credential-id") >= {successor.id}
