@@ -273,3 +273,15 @@ def test_heads_read_but_do_not_manage(client, catalogue, login_as, org):
     assert "Correct" not in html and "Revoke" not in html
     assert client.get(f"/credentials/{expiring.id}/edit").status_code == 403
     assert client.get("/credentials/new").status_code == 403
+
+
+def test_text_typed_by_people_renders_escaped(client, catalogue, admin):
+    credential = make_credential(catalogue.teacher_a, catalogue.safe, issued_on=date(2025, 1, 1),
+                                 number="<script>alert(1)</script>")
+    credential.note = "{{7*7}} O'Hara ねこ"
+    _keep()
+    for url in ("/credentials/", f"/credentials/{credential.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url
+    html = client.get(f"/credentials/{credential.id}").get_data(as_text=True)
+    assert "{{7*7}}" in html and "49" not in html.split("{{7*7}}")[0][-20:] and "ねこ" in html
