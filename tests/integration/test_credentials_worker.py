@@ -107,7 +107,7 @@ def test_the_reminder_task_on_a_real_worker_sends_each_email_once(worker, scene,
     assert scene.reminders() == [(first, 7), (second, 30)]
     assert {key for key, _status in scene.notifications()} == {
         *emails, f"credential:{first}:reminder:7:inbox", f"credentials:digest:{scene.admin.id}:{ON.isoformat()}:inbox"}
-    assert _delivered(smtp_sink, emails) == [1, 1, 1]
+    worker.wait_for(lambda: _delivered(smtp_sink, emails) == [1, 1, 1], TIMEOUT, "the sink to receive each e-mail")
 
     before = scene.notifications()
     _send_task(integration_app, worker)
