@@ -17,25 +17,17 @@
 
 Set-based: one query per kind selects the due credentials (per type and offset window on `expires_on`, an
 anti-join on `credential_reminders`); reminder rows and outbox rows are inserted in batches with ON CONFLICT DO
-NOTHING, so a concurrent second run (or a repeated day) adds nothing. The outbox rows have the shape
-`notifications.services.notify` writes (inbox rows delivered by being written, a missing address failed at
-once, e-mails dispatched after commit), written in one statement instead of one savepoint each.
+NOTHING, so a concurrent second run (or a repeated day) adds nothing; see `reminder_outbox` for the messages.
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
-from flask_babel import force_locale, get_translations
-from jinja2 import Template
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import aliased
 
 from app.core import names
@@ -44,9 +36,7 @@ from app.extensions import db
 from app.general.audit.services import SYSTEM, record
 from app.general.auth.models import Role, User, UserScope
 from app.general.contracts.services.common import link
-from app.general.notifications import outbox
-from app.general.notifications.models import Channel, Notification, Status
-from app.general.notifications.rendering import SUBJECT_MAX, Rendered, pick_locale
+from app.general.notifications.models import Channel
 from app.general.org.models import OrgUnit
 from app.school.classes.models import Assignment, AssignmentRole, SchoolClass
 from app.school.credentials.models import (
@@ -57,6 +47,7 @@ from app.school.credentials.models import (
     RenewalStatus,
     RequiredFor,
 )
+from app.school.credentials.services.reminder_outbox import Outbox, insert_many
 from app.school.staff.models import StaffMember, StaffStatus
 
 log = logging.getLogger(__name__)
@@ -66,7 +57,6 @@ DIGEST_MAX_ITEMS = 500  # lines listed in one digest; the rest are counted, the 
 REMINDER = "credentials/messages/reminder"
 EXPIRED = "credentials/messages/expired"
 DIGEST = "credentials/messages/digest"
-NO_ADDRESS = "no recipient address"
 
 
 @dataclass
@@ -220,124 +210,15 @@ def _units(ids: set[int]) -> dict[int, tuple[str, str]]:
     return {r.id: (r.path, r.name) for r in rows}
 
 
-# --- writing: reminder rows and outbox rows in batches -----------------------------------------------------
-
-
-def _insert_many(table: sa.Table, rows: list[dict], conflict: tuple[str, ...]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING of many rows (same keys in each; JSON columns as JSON text).
-
-    On PostgreSQL straight through psycopg's pipelined executemany: SQLAlchemy's multi-VALUES statements of
-    thousands of rows take longer to build and parse than the insert itself (measured: 8,000 outbox rows
-    1.1 s against 0.5 s).
-    """
-    if not rows:
-        return
-    connection = db.session.connection()
-    columns = list(rows[0])
-    as_json = [c for c in columns if isinstance(table.c[c].type, sa.JSON)]  # given as JSON text
-    if connection.dialect.name != "postgresql":
-        rows = [{**row, **{c: json.loads(row[c]) for c in as_json}} for row in rows] if as_json else rows
-        connection.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict)), rows)
-        return
-    names = ", ".join(columns)  # our own table's column names, never input
-    values = ", ".join(f"%({c})s" for c in columns)
-    connection.exec_driver_sql(
-        f"INSERT INTO {table.name} ({names}) VALUES ({values}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING",  # noqa: S608
-        rows)
+# --- writing ----------------------------------------------------------------------------------------------
 
 
 def _claim(items: list[Due], on: date, recipients: dict[int, int]) -> None:
     """Write the reminder rows (a row a concurrent run wrote first stays as it is)."""
     stamp = utcnow()
-    _insert_many(CredentialReminder.__table__, [
+    insert_many(CredentialReminder.__table__, [
         {"credential_id": d.id, "offset_days": d.offset, "expires_on": d.expires_on, "sent_on": on,
          "recipients": recipients.get(d.id, 0), "created_at": stamp} for d in items], ("credential_id", "offset_days"))
-
-
-@dataclass
-class Message:
-    template: str
-    key: str
-    context: dict
-    user: Reader | None
-    address: str | None
-    channels: tuple[str, ...]
-    locale: str
-
-
-def _gettext(catalogue: Any) -> Callable[..., str]:
-    """Jinja's newstyle `_()` bound to one catalogue (Flask-Babel's looks the catalogue up on every string)."""
-
-    def gettext(text: str, **values: Any) -> str:
-        return catalogue.gettext(text) % values
-
-    return gettext
-
-
-def _render(template: Template, context: dict) -> str:
-    """`template.render(context)` without merging the globals again through a ChainMap (half the time)."""
-    return "".join(template.root_render_func(template.new_context(context, shared=True)))
-
-
-class Outbox:
-    """The run's messages, rendered per language and written in one batch (the caller commits).
-
-    The rows are those `notifications.services.notify` writes: rendered in the recipient's language, inbox rows
-    delivered by being written, a missing address failed at once, e-mails dispatched after commit; an existing
-    idempotency key is left as it is, so nothing is written twice.
-    """
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    def add(self, template: str, key: str, context: dict, *, user: Reader | None = None, address: str | None = None,
-            channels: tuple[str, ...] = (Channel.INBOX, Channel.EMAIL)) -> None:
-        """One message to one recipient; one row per channel, keys `<key>:<channel>`."""
-        locale = pick_locale(user.locale if user else None, None)
-        self.messages.append(Message(template, key, context, user, address, channels, locale))
-
-    def _rendered(self) -> Iterator[tuple[Message, Rendered]]:
-        """Each message rendered in its language: the catalogue is looked up once per language, not per string."""
-        by_locale: dict[str, list[Message]] = defaultdict(list)
-        for message in self.messages:
-            by_locale[message.locale].append(message)
-        env = current_app.jinja_env
-        for locale, messages in by_locale.items():
-            with force_locale(locale):
-                gettext = _gettext(get_translations())
-                for m in messages:
-                    context = {**env.globals, **m.context, "recipient": m.user, "_": gettext, "gettext": gettext}
-                    subject = _render(env.get_template(f"{m.template}.subject.txt"), context)
-                    body = _render(env.get_template(f"{m.template}.txt"), context)
-                    yield m, Rendered(" ".join(subject.split())[:SUBJECT_MAX], body.strip(), None)
-
-    def _rows(self, stamp: datetime) -> Iterator[dict]:
-        for m, rendered in self._rendered():
-            stored = json.dumps(m.context, default=str, ensure_ascii=False)
-            for channel in m.channels:
-                to = "" if channel == Channel.INBOX else (m.address if m.address is not None else m.user.email) or ""
-                inbox, missing = channel == Channel.INBOX, channel != Channel.INBOX and not to
-                yield {"idempotency_key": f"{m.key}:{channel}", "channel": str(channel),
-                       "recipient_user_id": m.user.id if m.user else None, "recipient_address": to[:254],
-                       "template": m.template, "context": stored, "locale": m.locale, "subject": rendered.subject,
-                       "body_text": rendered.body_text, "body_html": None, "attempts": 0,
-                       "status": Status.SENT if inbox else Status.FAILED if missing else Status.PENDING,
-                       "sent_at": stamp if inbox else None, "last_error": NO_ADDRESS if missing else None,
-                       "created_at": stamp}
-
-    def write(self) -> int:
-        """Insert the rows; the e-mails among them are dispatched after commit. Returns the rows written."""
-        if not self.messages:
-            return 0
-        stamp = utcnow()  # also tells this run's rows from those already there
-        _insert_many(Notification.__table__, list(self._rows(stamp)), ("idempotency_key",))
-        written = db.session.execute(sa.select(Notification.id, Notification.status).where(
-            Notification.created_at == stamp, Notification.template.in_([REMINDER, EXPIRED, DIGEST]))).all()
-        session = db.session()
-        for notification_id, status in written:
-            if status == Status.PENDING:
-                outbox.enqueue_after_commit(session, notification_id)
-        return len(written)
 
 
 # --- messages ---------------------------------------------------------------------------------------------
