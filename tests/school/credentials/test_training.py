@@ -21,8 +21,19 @@ def _errors(raised) -> dict:
     return getattr(raised.value, "errors", None) or {raised.value.field: raised.value.message}
 
 
+@pytest.fixture(autouse=True)
+def _audit_baseline(db):
+    """Only this test's audit events count (the PostgreSQL race tests commit theirs)."""
+    global _BASELINE
+    _BASELINE = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(AuditEvent.seq), 0)))
+
+
+_BASELINE = 0
+
+
 def _events(action: str) -> list[AuditEvent]:
-    return list(_db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
+    return list(_db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action,
+                                                                AuditEvent.seq > _BASELINE)
                                     .order_by(AuditEvent.seq)))
 
 
