@@ -390,3 +390,13 @@ def test_the_refusal_shows_fractional_hours(catalogue, certificate, head_a):
     make_training(catalogue.teacher_a, "312.5", on=date(2024, 5, 1))
     with pytest.raises(ValidationFailed, match="312.5 of 360.0 verified"):
         services.approve_renewal(_start(certificate), actor=head_a, on=TODAY)
+
+
+def test_a_credential_corrected_to_never_expire_during_review_is_not_renewed(catalogue, certificate, head_a):
+    _full_hours(catalogue.teacher_a)
+    renewal = _start(certificate)
+    certificate.expires_on = None  # e.g. its type became non-expiring and an admin corrected the dates
+    _db.session.flush()
+    with pytest.raises(InvalidTransition, match="does not expire"):
+        services.approve_renewal(renewal, actor=head_a, on=TODAY)
+    assert len(_credentials(catalogue.teacher_a)) == 1

@@ -146,6 +146,8 @@ def approve_renewal(renewal: Renewal, *, actor: Any, on: date, expected_version:
     if not old.is_open:  # revoked (or renewed) while the request was under review: nothing left to renew
         raise InvalidTransition(_("This credential was revoked or replaced since the request was made: reject "
                                   "the request instead."))
+    if old.expires_on is None:  # corrected to "never expires" while under review: there is no period to follow
+        raise InvalidTransition(_("%(type)s does not expire and needs no renewal.", type=old.type.name))
     progress = hours_progress(old)
     if not progress.is_met:
         raise ValidationFailed(_("The rule is not met: %(counted)s of %(required)s verified training hours in "
