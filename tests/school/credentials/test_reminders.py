@@ -12,6 +12,7 @@ from app.extensions import db
 from app.general.notifications.models import Notification
 from app.school.credentials import tasks
 from app.school.credentials.models import CredentialReminder, Renewal
+from app.school.credentials.services import reminders
 from app.school.credentials.services.reminders import EXPIRED_OFFSET, send_credential_reminders
 from tests import factories
 from tests.school.credentials.conftest import TODAY, make_credential, make_type
@@ -217,6 +218,16 @@ def test_three_hundred_expiring_together_make_one_digest_per_admin_in_scope(cata
     assert "/credentials/" in email.body_text
     assert len(_to(district)) == 2
     assert _to(admin_b) == []
+
+
+def test_a_very_long_digest_lists_the_first_ones_and_counts_the_rest(catalogue, admin_a, monkeypatch):
+    monkeypatch.setattr(reminders, "DIGEST_MAX_ITEMS", 2)
+    for n in range(5):
+        _expiring(factories.make_staff(catalogue.school_a, family_name=f"Person{n}"), catalogue.safe, 7 + n % 2)
+    send_credential_reminders(TODAY)
+    [email] = [n for n in _to(admin_a) if n.channel == "email"]
+    assert (email.context["count"], len(email.context["items"]), email.context["more"]) == (5, 2, 3)
+    assert "3 more" in email.body_text
 
 
 def test_the_digest_lists_only_the_admins_scope_and_uses_their_language(catalogue, admin_a):
