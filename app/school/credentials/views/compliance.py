@@ -19,7 +19,7 @@ from app.school.staff.queries import local_today
 
 register_nav("compliance.view", "credentials.compliance", _l("Compliance"), order=45)
 
-PER_PAGE = 50
+PER_PAGE = 25  # as the staff list
 FRAGMENTS_KEPT = 64
 EXPORT_KIND = "credential_compliance"
 
