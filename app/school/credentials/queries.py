@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, selectinload
@@ -362,14 +363,17 @@ def same_credential(staff_id: int, type_id: int, issued_on: date | None, number:
 def same_training(staff_id: int, data: dict) -> TrainingRecord | None:
     """A submitted record with exactly these facts (a second press of the same form)."""
     try:
-        return db.session.scalar(sa.select(TrainingRecord).where(
-            TrainingRecord.staff_id == staff_id, TrainingRecord.status == TrainingStatus.SUBMITTED,
-            TrainingRecord.completed_on == data["completed_on"],
-            TrainingRecord.provider == " ".join(str(data["provider"] or "").split()),
-            TrainingRecord.topic == " ".join(str(data["topic"] or "").split()),
-            TrainingRecord.hours == data["hours"]).limit(1))
-    except (KeyError, TypeError, ValueError):
+        hours = Decimal(str(data["hours"]).strip().replace(",", "."))
+    except (KeyError, InvalidOperation, ValueError):
         return None
+    if not isinstance(data.get("completed_on"), date) or not hours.is_finite():
+        return None
+    return db.session.scalar(sa.select(TrainingRecord).where(
+        TrainingRecord.staff_id == staff_id, TrainingRecord.status == TrainingStatus.SUBMITTED,
+        TrainingRecord.completed_on == data["completed_on"],
+        TrainingRecord.provider == " ".join(str(data.get("provider") or "").split()),
+        TrainingRecord.topic == " ".join(str(data.get("topic") or "").split()),
+        TrainingRecord.hours == hours).limit(1))
 
 
 def same_document(owner_column, owner_id: int, sha256: str) -> CredentialDocument | None:
