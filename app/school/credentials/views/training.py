@@ -74,8 +74,8 @@ def training_verify(training_id: int):
         db.session.rollback()
         flash(error.message, "danger")
     else:
-        flash(_("%(hours)s hours of %(name)s verified.", hours=f"{training.hours:g}", name=training.staff.full_name),
-              "success")
+        flash(_("%(hours)s hours of %(name)s verified.", hours=f"{float(training.hours):g}",
+                name=training.staff.full_name), "success")
     return redirect(url_for(".training_queue"))
 
 
@@ -96,7 +96,7 @@ def training_reject(training_id: int):
             flash(_("The training record is rejected."), "success")
             return redirect(url_for(".training_queue"))
     intro = _("%(name)s: %(topic)s (%(provider)s), %(hours)s hours on %(day)s", name=training.staff.full_name,
-              topic=training.topic, provider=training.provider, hours=f"{training.hours:g}",
+              topic=training.topic, provider=training.provider, hours=f"{float(training.hours):g}",
               day=training.completed_on.isoformat())
     return form_page(form, title=_("Reject training record"), back_url=url_for(".training_queue"),
                      back_label=_("Training to verify"), intro=intro)
