@@ -73,7 +73,7 @@ class CredentialFilterForm(FlaskForm):
     type = SelectField(_l("Credential"), coerce=optional_int, validate_choice=False)
     status = SelectField(_l("Status"), choices=[SelectChoice(k, v) for k, v in STATUS_FILTER_LABELS.items()],
                          default="current", validate_choice=False)
-    q = SearchField(_l("Name or employee number"), filters=[_strip], validators=[Optional(), Length(max=100)])
+    q = SearchField(_l("Name or number"), filters=[_strip], validators=[Optional(), Length(max=100)])
 
 
 class TypeForm(FlaskForm):
