@@ -78,7 +78,7 @@ class StaffFilterForm(FlaskForm):
         csrf = False
 
     q = SearchField(_l("Name, employee number or e-mail"), validators=[Optional(), Length(max=100)])
-    school = SelectField(_l("School"), coerce=_optional_int, validators=[Optional()])
+    school = SelectField(_l("School"), coerce=_optional_int, validators=[Optional()], widget=LongSelect())
     department = SelectField(_l("Department"), coerce=_optional_int, validators=[Optional()], widget=LongSelect())
     status = SelectField(_l("Status"), default="current", validators=[Optional()], choices=[
         SelectChoice("current", _l("Current staff")),
