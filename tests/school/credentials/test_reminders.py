@@ -83,6 +83,7 @@ def test_running_twice_the_same_day_adds_no_notification_and_no_reminder_row(cat
         _expiring(factories.make_staff(catalogue.school_a, email=f"p{days}@a.example"), catalogue.safe, days)
     first = send_credential_reminders(TODAY)
     assert first["reminders"] == 3 and first["escalations"] == 1 and first["digests"] == 1
+    assert first["messages"] == 4 + 2  # an e-mail to each holder's address, the digest in the portal and by e-mail
     notifications, rows = _count(Notification), _count(CredentialReminder)
     second = send_credential_reminders(TODAY)
     assert second == {"reminders": 0, "escalations": 0, "digests": 0, "messages": 0}
