@@ -77,6 +77,7 @@ class Due:
     type_name: str = ""
     school_name: str = ""
     days_left: int = 0
+    holder: Reader | None = None  # the holder's active account
 
 
 @dataclass
@@ -115,14 +116,16 @@ def _select_due(offset: sa.ColumnElement[int], windows: list[sa.ColumnElement[bo
         sa.select(Credential.id, Credential.type_id, Credential.number, Credential.expires_on, offset,
                   renewing.label("renewing"), StaffMember.family_name, StaffMember.given_name, StaffMember.email,
                   StaffMember.user_id, sa.func.coalesce(StaffMember.department_id, StaffMember.school_id),
-                  StaffMember.school_id)
+                  StaffMember.school_id, User.email, User.locale, User.display_name, User.role)
         .join(StaffMember, StaffMember.id == Credential.staff_id)
+        .outerjoin(User, sa.and_(User.id == StaffMember.user_id, User.is_active_account.is_(True)))
         .where(sa.or_(*windows), *_open_credentials(), ~already)
         .order_by(Credential.expires_on, Credential.id)
     )
     return [Due(id=r[0], type_id=r[1], number=r[2], expires_on=r[3], offset=r[4], renewing=bool(r[5]),
                 staff_name=names.full_name(r[6], r[7]), staff_email=r[8], user_id=r[9], unit_id=r[10],
-                school_id=r[11]) for r in db.session.execute(stmt)]
+                school_id=r[11], holder=Reader(r[9], r[12], r[13], r[14], r[15]) if r[12] is not None else None)
+            for r in db.session.execute(stmt)]
 
 
 def due_reminders(types: list[CredentialType], on: date) -> list[Due]:
@@ -181,15 +184,6 @@ def due_escalations(types: list[CredentialType], on: date) -> list[Due]:
 
 
 # --- people -----------------------------------------------------------------------------------------------
-
-
-def _holders(user_ids: set[int]) -> dict[int, Reader]:
-    """Active accounts of the holders, by id (one query)."""
-    if not user_ids:
-        return {}
-    rows = db.session.execute(sa.select(User.id, User.email, User.locale, User.display_name, User.role).where(
-        User.id.in_(sorted(user_ids)), User.is_active_account.is_(True)))
-    return {r.id: Reader(r.id, r.email, r.locale, r.display_name, r.role) for r in rows}
 
 
 def _readers() -> list[Reader]:
@@ -257,19 +251,15 @@ def _grouped(items: list[Due], readers: list[Reader], paths: dict[int, str]) -> 
 
 @dataclass
 class Audience:
-    """Who hears about the due items: holders' accounts, admins (digest) and heads (escalations) in scope."""
+    """Who hears about the due items besides their holders: admins (digest) and heads (escalations) in scope."""
 
-    holders: dict[int, Reader]
     readers: dict[int, Reader]
     admin_items: dict[int, list[Due]]
     head_items: dict[int, list[Due]]
 
-    def holder_of(self, d: Due) -> Reader | None:
-        return self.holders.get(d.user_id) if d.user_id is not None else None
-
     def recipients(self, items: list[Due]) -> dict[int, int]:
         """How many people each item is told to (stored on its reminder row)."""
-        counts = {d.id: int(self.holder_of(d) is not None or bool(d.staff_email)) for d in items}
+        counts = {d.id: int(d.holder is not None or bool(d.staff_email)) for d in items}
         for grouped in (self.admin_items, self.head_items):
             for reader_items in grouped.values():
                 for d in reader_items:
@@ -286,7 +276,7 @@ def _audience(items: list[Due], types: dict[int, CredentialType], on: date) -> A
     readers = _readers()
     expired = [d for d in items if d.offset == EXPIRED_OFFSET]
     return Audience(
-        holders=_holders({d.user_id for d in items if d.user_id is not None}), readers={r.id: r for r in readers},
+        readers={r.id: r for r in readers},
         admin_items=_grouped(items, [r for r in readers if r.role == Role.ADMIN], paths),
         head_items=_grouped(expired, [r for r in readers if r.role == Role.HEAD], paths))
 
@@ -302,7 +292,7 @@ def _compose(items: list[Due], audience: Audience, on: date) -> tuple[Outbox, in
     """Every message of the run: one per holder and item, one per head, one digest per admin."""
     box, mine, index = Outbox(), link("credentials.mine"), link("credentials.index")
     for d in items:
-        _tell_holder(box, d, audience.holder_of(d), mine)
+        _tell_holder(box, d, d.holder, mine)
     for head_id, head_items in audience.head_items.items():
         box.add(EXPIRED, f"credentials:expired:{head_id}:{on.isoformat()}", {
             "items": [_item(d) for d in head_items], "for_holder": False, "name": None, "link": index},
