@@ -261,7 +261,10 @@ def test_the_holder_is_told_of_the_approval_in_the_portal_and_by_email(catalogue
     told = _notifications(f"renewal:{renewal.id}:approved")
     assert {(n.channel, n.recipient_user_id) for n in told} == {("inbox", catalogue.teacher_a.user_id),
                                                                  ("email", catalogue.teacher_a.user_id)}
-    assert all("approved" in n.body_text and "/credentials/mine" in n.body_text for n in told)
+    assert all("is approved" in n.body_text and "2031" in n.body_text and "/credentials/mine" in n.body_text
+               for n in told)
+    assert renewal.new_credential.expires_on == date(2031, 12, 31)
+    assert certificate.superseded_by is renewal.new_credential
 
 
 def test_a_teacher_cannot_approve(catalogue, certificate):

@@ -159,9 +159,11 @@ def approve_renewal(renewal: Renewal, *, actor: Any, on: date, expected_version:
                            note=_("Renewed (request %(id)s)", id=renewal.id))
     db.session.add(successor)
     db.session.flush()
-    old.superseded_by_id = successor.id
+    # the relationships, not only the ids: one already loaded (as None) would otherwise stay stale until expired,
+    # and the holder's message reads `renewal.new_credential`
+    old.superseded_by = successor
     renewal.status, renewal.decided_by_id, renewal.decided_at = RenewalStatus.APPROVED, actor_id(actor), utcnow()
-    renewal.hours_counted, renewal.new_credential_id = progress.counted, successor.id
+    renewal.hours_counted, renewal.new_credential = progress.counted, successor
     guarded_flush()
     record("renewal.approved", subject=renewal, actor=actor, changes={
         "credential": old.id, "new_credential": successor.id, "issued_on": successor.issued_on,
