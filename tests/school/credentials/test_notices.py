@@ -54,8 +54,6 @@ def test_an_approval_tells_the_holder_in_the_portal_and_by_email(catalogue, revi
     assert "/credentials/mine" in email.body_text
 
 
-@pytest.mark.xfail(reason="approve_renewal sets new_credential_id but not the new_credential relationship, which "
-                          "notices._context reads: the holder is not told the new expiry (services engineer)")
 def test_an_approval_tells_the_holder_the_new_expiry(catalogue, reviewers):
     renewal = _renewal(catalogue)
     services.approve_renewal(renewal, actor=reviewers["admin"], on=TODAY)
