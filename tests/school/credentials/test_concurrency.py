@@ -174,3 +174,63 @@ def test_two_starts_of_a_renewal_at_once_leave_one_open_request(app, committed):
     state = _state(app, committed)
     assert [r[1] for r in state["renewals"]] == [RenewalStatus.SUBMITTED]
     assert outcomes == [state["renewals"][0][0]] * 2, outcomes  # the loser is handed the winner's request
+
+
+def _wait_for_a_blocked_writer(timeout: float = 10) -> None:
+    """Poll (from another connection) until some session of this database waits on a lock."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    with _db.engine.connect() as watcher:
+        while time.monotonic() < deadline:
+            waiting = watcher.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")).scalar()
+            if waiting:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the second start never waited on the first one's row")
+
+
+def test_a_start_blocked_by_an_uncommitted_start_is_handed_that_request(app, committed):
+    inserted, outcomes = threading.Event(), {}
+
+    def first() -> None:
+        with app.app_context():
+            try:
+                credential = _db.session.get(Credential, committed["credential"])
+                renewal = services.start_renewal(credential, note=None,
+                                                 actor=_db.session.get(User, committed["teacher_user"]))
+                inserted.set()
+                _wait_for_a_blocked_writer()  # the second start now waits on the unique index for this row
+                _db.session.commit()
+                outcomes["first"] = renewal.id
+            except Exception as error:  # reported to the main thread
+                _db.session.rollback()
+                outcomes["first"] = type(error).__name__
+                inserted.set()
+            finally:
+                _db.session.remove()
+
+    def second() -> None:
+        with app.app_context():
+            try:
+                credential = _db.session.get(Credential, committed["credential"])
+                actor = _db.session.get(User, committed["reviewers"][2])
+                inserted.wait(timeout=10)
+                outcomes["second"] = services.start_renewal(credential, note=None, actor=actor).id
+                _db.session.commit()
+            except Exception as error:  # reported to the main thread
+                _db.session.rollback()
+                outcomes["second"] = type(error).__name__
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    state = _state(app, committed)
+    assert [r[1] for r in state["renewals"]] == [RenewalStatus.SUBMITTED]
+    assert outcomes == {"first": state["renewals"][0][0], "second": state["renewals"][0][0]}, outcomes
