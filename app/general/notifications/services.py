@@ -28,7 +28,8 @@ def _existing(key: str) -> Notification | None:
     return db.session.scalar(sa.select(Notification).where(Notification.idempotency_key == key))
 
 
-def _address_of(user: Any, channel: str) -> str:
+def address_of(user: Any, channel: str) -> str:
+    """The user's address on `channel` (none for the inbox)."""
     if user is None or channel == Channel.INBOX:
         return ""
     return (user.phone if channel == Channel.SMS else user.email) or ""
@@ -89,7 +90,7 @@ def notify(
     rendered = render_message(template, channel, {**context, "recipient": user}, lang)
     row = Notification(
         idempotency_key=key, channel=channel, recipient_user_id=getattr(user, "id", None),
-        recipient_address=(address or _address_of(user, channel))[:254], template=template,
+        recipient_address=(address or address_of(user, channel))[:254], template=template,
         context=_json_safe(context), locale=lang, subject=rendered.subject, body_text=rendered.body_text,
         body_html=rendered.body_html, status=Status.PENDING, attempts=0,
     )
@@ -97,12 +98,20 @@ def notify(
     return _insert(row)
 
 
+def initial_state(channel: str, address: str | None, at) -> dict:
+    """status, sent_at and last_error of a new row: inbox rows are delivered by being written; a row with
+    nowhere to go fails at once, visibly; the rest wait for dispatch."""
+    if channel == Channel.INBOX:
+        return {"status": Status.SENT, "sent_at": at, "last_error": None}
+    if not address:
+        return {"status": Status.FAILED, "sent_at": None, "last_error": NO_ADDRESS}
+    return {"status": Status.PENDING, "sent_at": None, "last_error": None}
+
+
 def _set_initial_state(row: Notification) -> None:
-    """Inbox rows are delivered by being written; a row with nowhere to go fails at once, visibly."""
-    if row.channel == Channel.INBOX:
-        row.status, row.sent_at = Status.SENT, utcnow()
-    elif not row.recipient_address:
-        row.status, row.last_error = Status.FAILED, NO_ADDRESS
+    for name, value in initial_state(row.channel, row.recipient_address, utcnow()).items():
+        setattr(row, name, value)
+    if row.status == Status.FAILED:
         log.warning("notification %s has no %s address; marked failed", row.idempotency_key, row.channel)
 
 
@@ -147,7 +156,7 @@ def retry_notification(notification: Notification, *, actor: Any) -> Notificatio
     before = {"status": notification.status, "attempts": notification.attempts, "last_error": notification.last_error}
     if not notification.recipient_address and notification.recipient_user_id is not None:
         user = db.session.get(User, notification.recipient_user_id)
-        notification.recipient_address = _address_of(user, notification.channel)[:254]
+        notification.recipient_address = address_of(user, notification.channel)[:254]
     notification.status, notification.attempts = Status.PENDING, 0
     notification.next_attempt_at = notification.claimed_at = None
     db.session.flush()

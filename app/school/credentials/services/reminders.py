@@ -17,7 +17,7 @@
 
 Set-based: one query per kind selects the due credentials (per type and offset window on `expires_on`, an
 anti-join on `credential_reminders`); reminder rows and outbox rows are inserted in batches with ON CONFLICT DO
-NOTHING, so a concurrent second run (or a repeated day) adds nothing; see `reminder_outbox` for the messages.
+NOTHING, so a concurrent second run (or a repeated day) adds nothing; see `notifications.batch` for the messages.
 """
 from __future__ import annotations
 
@@ -31,11 +31,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from app.core import names
+from app.core.imports.bulk import insert_ignoring_conflicts
 from app.core.models import utcnow
 from app.extensions import db
 from app.general.audit.services import SYSTEM, record
 from app.general.auth.models import Role, User, UserScope
 from app.general.contracts.services.common import link
+from app.general.notifications.batch import Outbox
 from app.general.notifications.models import Channel
 from app.general.org.models import OrgUnit
 from app.school.classes.models import Assignment, AssignmentRole, SchoolClass
@@ -47,7 +49,6 @@ from app.school.credentials.models import (
     RenewalStatus,
     RequiredFor,
 )
-from app.school.credentials.services.reminder_outbox import Outbox, insert_many
 from app.school.staff.models import StaffMember, StaffStatus
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ def _units(ids: set[int]) -> dict[int, tuple[str, str]]:
 def _claim(items: list[Due], on: date, recipients: dict[int, int]) -> None:
     """Write the reminder rows (a row a concurrent run wrote first stays as it is)."""
     stamp = utcnow()
-    insert_many(CredentialReminder.__table__, [
+    insert_ignoring_conflicts(CredentialReminder.__table__, [
         {"credential_id": d.id, "offset_days": d.offset, "expires_on": d.expires_on, "sent_on": on,
          "recipients": recipients.get(d.id, 0), "created_at": stamp} for d in items], ("credential_id", "offset_days"))
 
