@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, url_for
+from flask import Flask, request, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 
@@ -14,6 +15,7 @@ class NavItem:
     endpoint: str
     label: object  # a lazy string, translated when rendered
     order: int
+    group: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -22,24 +24,52 @@ class NavItem:
 
 _ITEMS: list[NavItem] = []
 
+# Entries of a group share one drop-down menu (so that an administrator's bar fits a laptop's width).
+GROUPS = {"admin": _l("Administration")}
 
-def register_nav(permission: str, endpoint: str, label, order: int = 50) -> None:
-    """Add a top-level navigation entry shown to users who hold `permission`."""
+
+def register_nav(permission: str, endpoint: str, label, order: int = 50, group: str | None = None) -> None:
+    """Add a navigation entry shown to users who hold `permission` (inside the `group` menu, if given)."""
+    if group is not None and group not in GROUPS:
+        raise ValueError(f"unknown navigation group {group!r}")
     if all(item.endpoint != endpoint for item in _ITEMS):
-        _ITEMS.append(NavItem(permission, endpoint, label, order))
+        _ITEMS.append(NavItem(permission, endpoint, label, order, group))
         _ITEMS.sort(key=lambda item: item.order)
 
 
 def _nav_items() -> list[dict]:
+    """The entries the current user may see, in order; a group seen with two or more entries becomes a menu
+    (`children`) at the place of its first entry."""
     from app.general.auth.policy import can
 
     if not current_user.is_authenticated:
         return []
-    return [
-        {"url": url_for(item.endpoint), "label": item.label, "prefix": item.prefix}
-        for item in _ITEMS
-        if can(current_user, item.permission)
-    ]
+    visible = [item for item in _ITEMS if can(current_user, item.permission)]
+    here = _active(visible, request.endpoint or "")
+    sizes: dict[str, int] = {}
+    for item in visible:
+        if item.group:
+            sizes[item.group] = sizes.get(item.group, 0) + 1
+    entries: list[dict] = []
+    menus: dict[str, dict] = {}
+    for item in visible:
+        entry = {"url": url_for(item.endpoint), "label": item.label, "active": item is here}
+        if not item.group or sizes[item.group] < 2:
+            entries.append(entry)
+        elif item.group in menus:
+            menus[item.group]["children"].append(entry)
+        else:
+            menus[item.group] = {"label": GROUPS[item.group], "children": [entry]}
+            entries.append(menus[item.group])
+        if item.group in menus and entry["active"]:
+            menus[item.group]["active"] = True
+    return entries
+
+
+def _active(items: list[NavItem], endpoint: str) -> NavItem | None:
+    """The entry of the page shown: its own endpoint, else the first entry of the same blueprint."""
+    exact = next((item for item in items if item.endpoint == endpoint), None)
+    return exact or next((item for item in items if endpoint.startswith(item.prefix)), None)
 
 
 def register(app: Flask) -> None:

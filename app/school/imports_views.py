@@ -28,7 +28,7 @@ from app.school.imports_kinds import FORMATS, build_export, context_for, export_
 log = logging.getLogger(__name__)
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
-register_nav("imports.run", "imports.index", _l("Imports"), order=60)
+register_nav("imports.run", "imports.index", _l("Imports"), order=60, group="admin")
 
 REPORT_ROWS_SHOWN = 1000
 

@@ -14,7 +14,7 @@ from app.general.auth.policy import requires
 from app.general.auth.sessions import fresh_login_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-register_nav("audit.view", "audit.index", _l("Audit log"), order=95)
+register_nav("audit.view", "audit.index", _l("Audit log"), order=95, group="admin")
 
 EXPORT_LIMIT = 100_000
 

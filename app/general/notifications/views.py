@@ -19,7 +19,7 @@ PER_PAGE = 25
 @bp.record_once
 def _on_register(_state) -> None:
     outbox.install()
-    register_nav("notifications.manage", "notifications.failed", _l("Deliveries"), order=90)
+    register_nav("notifications.manage", "notifications.failed", _l("Deliveries"), order=90, group="admin")
 
 
 @bp.app_context_processor

@@ -15,7 +15,7 @@ from app.general.org.forms import TOP_LEVEL, CreateUnitForm, UnitForm
 from app.general.org.models import OrgUnit
 
 bp = Blueprint("org", __name__, url_prefix="/org")
-register_nav("org.view", "org.index", _l("Organisation"), order=80)
+register_nav("org.view", "org.index", _l("Organisation"), order=80, group="admin")
 
 
 def _load(unit_id: int) -> OrgUnit:

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from app.core.navigation import register_nav
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-register_nav("users.view", "auth.users", _l("Users"), order=90)
+register_nav("users.view", "auth.users", _l("Users"), order=90, group="admin")
 
 
 @bp.context_processor

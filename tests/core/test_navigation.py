@@ -1,0 +1,45 @@
+"""The navigation bar: what each role sees, and the Administration menu that keeps an admin's bar short."""
+from __future__ import annotations
+
+import re
+
+MENU = re.compile(r'dropdown-toggle[^>]*>Administration</a>\s*<ul class="dropdown-menu">(.*?)</ul>', re.S)
+
+
+def _bar(html: str) -> str:
+    return html.split('id="mainnav"', 1)[1].split("</nav>", 1)[0]
+
+
+def test_admin_tools_are_grouped_in_one_administration_menu(client, login_as):
+    login_as("admin")
+    bar = _bar(client.get("/").get_data(as_text=True))
+    menu = MENU.search(bar)
+    assert menu, "an admin's bar has an Administration menu"
+    inside = menu.group(1)
+    for label in ("Imports", "Organisation", "Users", "Deliveries", "Audit log"):
+        assert f">{label}</a>" in inside
+    outside = bar.replace(menu.group(0), "")
+    assert ">Users</a>" not in outside and ">Audit log</a>" not in outside
+    assert ">Staff</a>" in outside  # everyday pages stay on the bar
+
+
+def test_a_group_with_one_visible_entry_is_a_plain_link(client, login_as):
+    login_as("head")
+    bar = _bar(client.get("/").get_data(as_text=True))
+    assert "Administration" not in bar
+    assert ">Organisation</a>" in bar  # a head sees the organisation only: no menu of one
+
+
+def test_teachers_see_no_administration(client, login_as):
+    login_as("teacher")
+    bar = _bar(client.get("/").get_data(as_text=True))
+    assert "Administration" not in bar and ">Users</a>" not in bar
+
+
+def test_one_entry_is_active_even_when_two_share_a_blueprint(client, login_as):
+    login_as("admin")
+    bar = _bar(client.get("/credentials/compliance").get_data(as_text=True))
+    assert bar.count(" active") == 1
+    assert re.search(r'nav-link active" href="/credentials/compliance"', bar)
+    bar = _bar(client.get("/credentials/").get_data(as_text=True))
+    assert re.search(r'nav-link active" href="/credentials/"', bar) and bar.count(" active") == 1
