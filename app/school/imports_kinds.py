@@ -47,18 +47,43 @@ def export_kinds() -> dict[str, Any]:
 # --- lookups shared by the school import kinds ---------------------------------------------------------------
 
 
-def units_by_code(codes) -> dict[str, Any]:
-    """Org units by upper-case code: one query for every code of a file."""
+def by_code(model: Any, codes) -> dict[str, Any]:
+    """Rows of a catalogue with a `code` column (org units, subjects, credential types) by upper-case code:
+    one query for every code of a file."""
     import sqlalchemy as sa
 
     from app.extensions import db
-    from app.general.org.models import OrgUnit
 
     wanted = sorted({c for c in codes if c})
     if not wanted:
         return {}
-    return {u.code.upper(): u for u in db.session.scalars(
-        sa.select(OrgUnit).where(sa.func.upper(OrgUnit.code).in_(wanted)))}
+    return {row.code.upper(): row for row in db.session.scalars(
+        sa.select(model).where(sa.func.upper(model.code).in_(wanted)))}
+
+
+def units_by_code(codes) -> dict[str, Any]:
+    """Org units by upper-case code."""
+    from app.general.org.models import OrgUnit
+
+    return by_code(OrgUnit, codes)
+
+
+def staff_by_number(school_ids: set[int], numbers) -> dict[tuple, Any]:
+    """Staff members by (school id, employee number) among those of a file: one query per chunk of numbers."""
+    import sqlalchemy as sa
+
+    from app.core.imports.bulk import among
+    from app.extensions import db
+    from app.school.staff.models import StaffMember
+
+    numbers = {n for n in numbers if n}
+    if not school_ids or not numbers:
+        return {}
+    found: dict[tuple, Any] = {}
+    for condition in among(StaffMember.employee_number, numbers):
+        stmt = sa.select(StaffMember).where(StaffMember.school_id.in_(sorted(school_ids)), condition)
+        found.update({(s.school_id, s.employee_number): s for s in db.session.scalars(stmt).unique()})
+    return found
 
 
 def resolve_school(row, units: dict[str, Any], ctx: ImportContext, errors) -> Any:

@@ -22,7 +22,7 @@ from app.core.models import utcnow
 from app.extensions import db
 from app.school.credentials.models import Credential, CredentialType
 from app.school.credentials.services.records import clean_credential
-from app.school.imports_kinds import resolve_school, units_by_code
+from app.school.imports_kinds import by_code, resolve_school, staff_by_number, units_by_code
 from app.school.staff.models import StaffMember, StaffStatus
 from app.school.staff.services import normalise_employee_number
 
@@ -84,8 +84,8 @@ class CredentialImport(ImportSpec):
     def plan(self, rows: list[ParsedRow], ctx: ImportContext, errors: RowErrors) -> Plan:
         units = units_by_code(r.data.get("school_code") for r in rows)
         schools = {r.number: resolve_school(r, units, ctx, errors) for r in rows}
-        staff = _staff({s.id for s in schools.values() if s}, {r.data.get("employee_number") for r in rows})
-        types = _types({r.data.get("type_code") for r in rows})
+        staff = staff_by_number({s.id for s in schools.values() if s}, {r.data.get("employee_number") for r in rows})
+        types = by_code(CredentialType, {r.data.get("type_code") for r in rows})
         if ctx.lock:
             lock_rows(StaffMember.__table__, {s.id for s in staff.values()})
         stored = _stored({s.id for s in staff.values()})
@@ -170,25 +170,6 @@ class CredentialImport(ImportSpec):
         insert_many(Credential.__table__, [{**values, "revoked_at": None, "revoked_reason": None,
                                             "superseded_by_id": None, "created_at": now, "version": 1}
                                            for values in work.creates], steps)
-
-
-def _staff(school_ids: set[int], numbers: set[str | None]) -> dict[tuple, StaffMember]:
-    numbers = {n for n in numbers if n}
-    if not school_ids or not numbers:
-        return {}
-    found: dict[tuple, StaffMember] = {}
-    for condition in among(StaffMember.employee_number, numbers):
-        stmt = sa.select(StaffMember).where(StaffMember.school_id.in_(sorted(school_ids)), condition)
-        found.update({(s.school_id, s.employee_number): s for s in db.session.scalars(stmt).unique()})
-    return found
-
-
-def _types(codes: set[str | None]) -> dict[str, CredentialType]:
-    codes = sorted({c for c in codes if c})
-    if not codes:
-        return {}
-    return {t.code.upper(): t for t in db.session.scalars(
-        sa.select(CredentialType).where(sa.func.upper(CredentialType.code).in_(codes)))}
 
 
 def _stored(staff_ids: set[int]) -> dict[tuple, Any]:

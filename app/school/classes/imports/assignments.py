@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.core.imports import Column, ImportContext, ImportSpec, ParsedRow, Plan, RowErrors, RowReader
-from app.core.imports.bulk import Steps, among, bump_versions, in_chunks, insert_many, lock_rows, update_many
+from app.core.imports.bulk import Steps, bump_versions, in_chunks, insert_many, lock_rows, update_many
 from app.core.imports.fields import choice_key
 from app.core.models import utcnow
 from app.extensions import db
@@ -27,7 +27,7 @@ from app.school.classes.models import Assignment, SchoolClass, Subject
 from app.school.classes.services import clean_academic_year, qualification_problem
 from app.school.classes.services.assignments import OVERRIDE_MAX, PERIODS_MAX
 from app.school.classes.services.common import within_year
-from app.school.imports_kinds import resolve_school, units_by_code
+from app.school.imports_kinds import by_code, resolve_school, staff_by_number, units_by_code
 from app.school.staff.models import StaffMember, StaffStatus
 from app.school.staff.services import normalise_employee_number
 
@@ -117,8 +117,8 @@ class AssignmentImport(ImportSpec):
         schools = {r.number: resolve_school(r, units, ctx, errors) for r in rows}
         school_ids = {s.id for s in schools.values() if s}
         classes = classes_by_key(school_ids, {r.data.get("academic_year") for r in rows})
-        staff = _staff(school_ids, {r.data.get("employee_number") for r in rows})
-        subjects = _subjects({r.data.get("subject_code") for r in rows})
+        staff = staff_by_number(school_ids, {r.data.get("employee_number") for r in rows})
+        subjects = by_code(Subject, {r.data.get("subject_code") for r in rows})
         resolved = [item for r in rows if (item := self._resolve(r, schools[r.number], classes, staff, subjects,
                                                                   errors)) is not None]
         if ctx.lock:
@@ -220,26 +220,6 @@ def _plan_row(item: _Resolved, plan: Plan, work: _Work) -> None:
     work.classes.add(item.school_class.id)
     plan.count("assignments", "create")
     plan.show(item.row.number, "create", label, details)
-
-
-def _staff(school_ids: set[int], numbers: set[str | None]) -> dict[tuple, StaffMember]:
-    """The teachers named in the file, with the subjects they may teach (a query, and one for their subjects)."""
-    numbers = {n for n in numbers if n}
-    if not school_ids or not numbers:
-        return {}
-    found: dict[tuple, StaffMember] = {}
-    for condition in among(StaffMember.employee_number, numbers):
-        stmt = sa.select(StaffMember).where(StaffMember.school_id.in_(sorted(school_ids)), condition)
-        found.update({(s.school_id, s.employee_number): s for s in db.session.scalars(stmt).unique()})
-    return found
-
-
-def _subjects(codes: set[str | None]) -> dict[str, Subject]:
-    codes = sorted({c for c in codes if c})
-    if not codes:
-        return {}
-    return {s.code.upper(): s for s in db.session.scalars(
-        sa.select(Subject).where(sa.func.upper(Subject.code).in_(codes)))}
 
 
 @dataclass
