@@ -1,6 +1,7 @@
 """Test data builders: org units, users. Plain functions that add and flush."""
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -41,9 +42,17 @@ def make_district() -> District:
     )
 
 
+@functools.cache
+def _hashed(password: str) -> str:
+    """One argon2id hash per distinct test password: hashing costs ~0.2 s, and factories make thousands of users.
+    (Unique salts are the password module's own test, which calls it directly.)"""
+    from app.general.auth import passwords
+
+    return passwords.hash_password(password)
+
+
 def make_user(role: str = "teacher", *, unit: OrgUnit | None = None, email: str | None = None,
               password: str | None = TEST_PASSWORD, locale: str | None = "en", totp: bool = True) -> User:
-    from app.general.auth import passwords
 
     n = next(_seq)
     user = User(
@@ -51,7 +60,7 @@ def make_user(role: str = "teacher", *, unit: OrgUnit | None = None, email: str 
         display_name=f"{role.title()} {n}",
         role=role,
         locale=locale,
-        password_hash=passwords.hash_password(password) if password else None,
+        password_hash=_hashed(password) if password else None,
     )
     if totp and role in ("admin", "head"):
         import pyotp
