@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 FLASK := $(PY) -m flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Links in the demo's e-mails point at the local server unless a public address is given.
+PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/staffroom_test
 
 .PHONY: run test test-sqlite test-postgres install translations extract-translations migrate demo bench lint clean
@@ -27,11 +29,11 @@ migrate: install
 	STAFFROOM_ENV=development $(FLASK) db upgrade
 
 demo: migrate
-	STAFFROOM_ENV=development $(FLASK) demo load
+	STAFFROOM_ENV=development PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(FLASK) demo load
 
 # Web (gunicorn) + Celery worker + Celery beat on the embedded default (SQLite, filesystem broker).
 run: demo
-	@STAFFROOM_ENV=development HOST=$(HOST) PORT=$(PORT) $(PY) -m app.core.devrun
+	@STAFFROOM_ENV=development HOST=$(HOST) PORT=$(PORT) PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(PY) -m app.core.devrun
 
 test: install
 	$(MAKE) --no-print-directory test-sqlite

@@ -166,3 +166,13 @@ def load(units: dict[str, OrgUnit], users: dict[str, User], result) -> None:
     result.add("credentials", credentials)
     result.add("training_records", training)
     log.info("demo: %d credentials and %d training records created", credentials, training)
+    _send_todays_reminders(today, result)
+
+
+def _send_todays_reminders(today: date, result) -> None:
+    """Run today's reminder scan now, as the daily job would have: teacher01 finds the 30-day reminder in the
+    inbox (and by e-mail) without waiting for the nightly run. Idempotent like the job itself."""
+    from app.school.credentials.services.reminders import send_credential_reminders
+
+    counts = send_credential_reminders(today)
+    result.add("credential_reminders", counts.get("reminders", 0))

@@ -78,3 +78,15 @@ def test_reloading_the_demo_creates_no_credential_twice(loaded):
     again = demo.load_all()
     assert not again.changed
     assert (_count(CredentialType), _count(Credential), _count(TrainingRecord)) == counts
+
+
+def test_the_demo_teacher_finds_the_30_day_reminder_in_the_inbox(loaded):
+    from app.general.notifications.models import Notification
+
+    teacher = _db.session.scalar(sa.select(StaffMember).where(StaffMember.employee_number == DEMO_TEACHER))
+    rows = _db.session.scalars(sa.select(Notification).where(
+        Notification.recipient_user_id == teacher.user_id,
+        Notification.template == "credentials/messages/reminder")).all()
+    assert sorted(r.channel for r in rows) == ["email", "inbox"]
+    assert all(r.idempotency_key.endswith((":30:inbox", ":30:email")) for r in rows)
+    assert demo.load_all().other_created.get("credential_reminders", 0) == 0  # loading again sends nothing new
