@@ -40,6 +40,6 @@ def test_one_entry_is_active_even_when_two_share_a_blueprint(client, login_as):
     login_as("admin")
     bar = _bar(client.get("/credentials/compliance").get_data(as_text=True))
     assert bar.count(" active") == 1
-    assert re.search(r'nav-link active" href="/credentials/compliance"', bar)
+    assert re.search(r'nav-link text-nowrap active" href="/credentials/compliance"', bar)
     bar = _bar(client.get("/credentials/").get_data(as_text=True))
-    assert re.search(r'nav-link active" href="/credentials/"', bar) and bar.count(" active") == 1
+    assert re.search(r'nav-link text-nowrap active" href="/credentials/"', bar) and bar.count(" active") == 1
