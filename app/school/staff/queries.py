@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import aliased, lazyload, selectinload
 
 from app.extensions import db
@@ -58,6 +59,12 @@ def _status(value: str) -> sa.ColumnElement[bool] | None:
     return StaffMember.status.in_([StaffStatus.ACTIVE.value, StaffStatus.ON_NOTICE.value])
 
 
+# Units follow in one small IN query (joined eager loading would widen every row before the sort). The list shows
+# neither accounts (user_id tells whether there is one) nor subjects, so neither is loaded.
+_LIST_LOADS = (selectinload(StaffMember.school), selectinload(StaffMember.department), lazyload(StaffMember.user),
+               lazyload(StaffMember.subjects))
+
+
 def staff_list(user, search: str = "", school_id: int | None = None, department_id: int | None = None,
                status: str = "current", sort: str = "name", direction: str = "asc") -> sa.Select:
     """The staff members `user` may see, filtered and sorted: one statement to paginate (no Python filtering).
@@ -92,12 +99,20 @@ def staff_list(user, search: str = "", school_id: int | None = None, department_
     columns = keys.get(sort, keys["name"])
     descending = direction == "desc"
     order = [c.desc() if descending else c.asc() for c in columns]
-    # Sort and cut the page on the narrow staff rows first; the page's units follow in one small IN query
-    # (joined eager loading would widen all 10,000 rows before the sort). The list shows neither accounts
-    # (user_id tells whether there is one) nor subjects, so neither is loaded.
-    return (stmt.order_by(*order, StaffMember.id.desc() if descending else StaffMember.id)
-            .options(selectinload(StaffMember.school), selectinload(StaffMember.department),
-                     lazyload(StaffMember.user), lazyload(StaffMember.subjects)))
+    return stmt.order_by(*order, StaffMember.id.desc() if descending else StaffMember.id).options(*_LIST_LOADS)
+
+
+def staff_page(user, *, per_page: int, page: int | None = None, **filters) -> Pagination:
+    """One page of `staff_list(user, **filters)` (`page` None: the request's, as db.paginate reads it): the page's
+    ids are cut from a sort of ids and sort keys only (a deep page of the district sorts 10,000 narrow rows, not
+    whole records), then its rows are loaded."""
+    pagination = db.paginate(staff_list(user, **filters).with_only_columns(StaffMember.id), page=page,
+                             per_page=per_page, error_out=False)
+    if pagination.items:
+        rows = {staff.id: staff for staff in db.session.scalars(
+            sa.select(StaffMember).where(StaffMember.id.in_(pagination.items)).options(*_LIST_LOADS))}
+        pagination.items = [rows[staff_id] for staff_id in pagination.items]
+    return pagination
 
 
 def staff_for_user(user) -> StaffMember | None:

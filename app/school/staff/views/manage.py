@@ -49,7 +49,7 @@ def index():
     form = forms.StaffFilterForm(request.args)
     form.set_unit_choices(org_queries.schools_in_reach(actor()), _departments(actor()))
     arguments = _list_arguments(form)
-    page = db.paginate(queries.staff_list(actor(), **arguments), per_page=PER_PAGE, error_out=False)
+    page = queries.staff_page(actor(), per_page=PER_PAGE, **arguments)
     filtered = bool(arguments["search"] or arguments["school_id"] or arguments["department_id"]
                     or arguments["status"] != "current")
     return render_template("staff/index.html", form=form, page=page, sort=arguments["sort"],
