@@ -33,8 +33,12 @@ def _log_in(page, base: str, local_part: str) -> None:
 
 def test_admin_logs_in_with_second_factor_switches_language_and_sees_the_audit_log_grow(page, live_server):
     _log_in(page, live_server, "admin")
-    assert page.locator("nav").get_by_text("Audit log").is_visible()
-    page.goto(f"{live_server}/audit/")
+    assert not page.locator("nav").get_by_text("Audit log").is_visible()  # inside the Administration menu
+    page.locator("nav").get_by_role("button", name="Administration").or_(
+        page.locator("nav").get_by_text("Administration")).first.click()
+    page.locator("nav").get_by_text("Audit log").click()
+    page.wait_for_load_state()
+    assert page.url.rstrip("/").endswith("/audit")
     latest = page.locator("table tbody tr").all_inner_texts()[:3]
     assert any("auth.login_succeeded" in row and "admin@demo.staffroom.test" in row for row in latest), latest
     assert "auth.second_factor_passed" in latest[0]
