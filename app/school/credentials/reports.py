@@ -135,13 +135,18 @@ def _requirements(staff: pd.DataFrame, types: list[CredentialType], today: date)
 
 
 def _best_credentials(type_ids: list[int], today: date) -> pd.DataFrame:
-    """Per staff member and type, the latest expiry among credentials not revoked and already issued."""
+    """Per staff member and type, the latest expiry among credentials not revoked and already issued — or
+    approved as the renewal of one already issued (a period starting after today continues the current one
+    without a gap, so an approved renewal is not "expiring")."""
     if not type_ids:
         return pd.DataFrame(columns=["staff_id", "type_id", "expires_on"])
     best = sa.func.max(sa.func.coalesce(Credential.expires_on, NEVER))
+    renewals = sa.select(Credential.superseded_by_id).where(
+        Credential.superseded_by_id.is_not(None), Credential.revoked_at.is_(None), Credential.issued_on <= today)
     rows = _fetch(sa.select(Credential.staff_id, Credential.type_id, best)
                   .join(StaffMember, StaffMember.id == Credential.staff_id)
-                  .where(Credential.revoked_at.is_(None), Credential.issued_on <= today,
+                  .where(Credential.revoked_at.is_(None),
+                         sa.or_(Credential.issued_on <= today, Credential.id.in_(renewals)),
                          Credential.type_id.in_(type_ids), StaffMember.status.in_(CURRENT))
                   .group_by(Credential.staff_id, Credential.type_id))
     return pd.DataFrame(rows, columns=["staff_id", "type_id", "expires_on"])

@@ -6,10 +6,13 @@ import io
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from app.core.models import utcnow
 from app.school.credentials import reports
+from app.school.credentials.models import Credential
 from app.school.credentials.reports import Filters, compliance_for
+from app.school.credentials.status import expiry_for
 from tests import factories
 from tests.school.credentials.conftest import TODAY, make_credential
 
@@ -94,6 +97,17 @@ def test_a_credential_issued_later_or_revoked_does_not_count(db, org, catalogue)
     db.session.flush()
     result = compliance_for(factories.make_user("admin", unit=org.district), TODAY)
     assert (person.id, "SAFE", "missing") in _problems(result)
+
+
+def test_an_approved_renewal_starting_after_today_is_no_longer_expiring(db, org, catalogue, school_a_people):
+    expiring = school_a_people["Sixty"]
+    current = db.session.scalar(sa.select(Credential).where(Credential.staff_id == expiring.id))
+    successor = make_credential(expiring, catalogue.safe, issued_on=current.expires_on + timedelta(days=1),
+                                expires_on=expiry_for(current.expires_on + timedelta(days=1), 3))
+    current.superseded_by_id = successor.id
+    db.session.flush()
+    result = compliance_for(factories.make_user("admin", unit=org.district), TODAY)
+    assert not any(staff_id == expiring.id for staff_id, _, _ in _problems(result))
 
 
 @pytest.mark.parametrize("role", ["admin", "head"])
