@@ -1,6 +1,7 @@
 """Issue 4's journey in real Chromium: a teacher whose teaching certificate expires in 28 days sees it on the
 dashboard and on My certificates with the countdown and the hours progress, records training (with evidence) and
-submits a renewal; an admin verifies the training; the head approves; the teacher sees the new expiry.
+submits a renewal; an admin verifies the training; the head approves; the teacher sees the new expiry, and the
+compliance page no longer lists the certificate as due.
 
 The data is set up here on the live server's database (teacher03, Emily Johnson of the demo school RS1), so the
 journey does not depend on what the demo loads for credentials. Assertions on the reviewers' pages use test ids
@@ -70,6 +71,10 @@ def _set_up(live_app) -> tuple[int, date, date]:
                                       provider="Provincial institute", topic="National training programme",
                                       hours=Decimal(312), status=TrainingStatus.VERIFIED))
         db.session.commit()
+        from app.school.credentials.services.reminders import send_credential_reminders
+
+        send_credential_reminders(today)  # the nightly job, run now: the 30-day reminder is due
+        db.session.commit()
         result = credential.id, expires, today
         db.session.remove()
         return result
@@ -138,8 +143,12 @@ def test_teacher_renews_an_expiring_certificate_and_the_head_approves(browser, p
     _reviewers(live_app)
     base = live_server
 
-    # the teacher: dashboard → My certificates with the countdown and the hours
+    # the teacher: the reminder in the inbox, dashboard → My certificates with the countdown and the hours
     _log_in(page, base, live_app, TEACHER)
+    page.goto(f"{base}/notifications/")
+    inbox = page.locator("main").inner_text()
+    assert "Teaching certificate expires in" in inbox, inbox
+    page.goto(base + "/")
     expiries = page.get_by_test_id("expiries")
     assert "expires in 28 days" in expiries.inner_text()
     page.locator("nav").get_by_role("link", name="My certificates").click()
@@ -190,6 +199,9 @@ def test_teacher_renews_an_expiring_certificate_and_the_head_approves(browser, p
     head = browser.new_context(locale="zh-CN")
     head_page = head.new_page()
     _log_in(head_page, base, live_app, "journey-head")
+    head_page.goto(f"{base}/credentials/compliance")  # before: the certificate is due within 30 days
+    assert head_page.locator("tr[data-problem='expiring_30']", has_text="Emily Johnson").filter(
+        has_text="Teaching certificate").count() == 1
     head_page.goto(f"{base}/credentials/renewals/")
     head_page.locator("[data-renewal-id] a[href*='/credentials/renewals/']").first.wait_for()
     head_page.goto(f"{base}/credentials/{credential_id}")
@@ -200,6 +212,9 @@ def test_teacher_renews_an_expiring_certificate_and_the_head_approves(browser, p
     head_page.locator("form[action$='/approve'] button").click()
     head_page.wait_for_load_state()
     assert head_page.get_by_test_id("new-period").count() == 1
+    head_page.goto(f"{base}/credentials/compliance")  # after: the approved renewal continues the period
+    assert head_page.locator("tr[data-staff-id]", has_text="Emily Johnson").filter(
+        has_text="Teaching certificate").count() == 0
     head.close()
 
     # the teacher sees the new period
