@@ -34,10 +34,11 @@ def _private_postgres_database() -> str | None:
     return private.database
 
 
-_PRIVATE_DB = _private_postgres_database()
+# Before anything imports config.py (choosing the private database does): its paths are read at import.
 os.environ["STAFFROOM_ENV"] = "test"
 os.environ.setdefault("STAFFROOM_INSTANCE", str(_TMP / "instance"))
 os.environ.setdefault("AUDIT_CHECKPOINT_PATH", str(_TMP / "audit-checkpoints.jsonl"))
+_PRIVATE_DB = _private_postgres_database()
 
 from app import create_app  # noqa: E402
 from app.extensions import db as _db  # noqa: E402
