@@ -28,7 +28,8 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--warmup", type=float, default=defaults.warmup)
     parser.add_argument("--users", type=int, default=defaults.users, help="concurrent web users")
     parser.add_argument("--think", type=float, default=defaults.think,
-                        help="seconds each web user pauses between requests (default 0: back to back)")
+                        help="mean seconds each web user pauses between requests, each pause drawn between "
+                             "0.5 and 1.5 times it (default 0: back to back)")
     parser.add_argument("--workers", type=int, default=defaults.workers, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=defaults.threads, help="threads per gunicorn worker")
     parser.add_argument("--http", action="store_true", help="serve plain HTTP (SESSION_COOKIE_SECURE=false)")

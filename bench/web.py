@@ -163,26 +163,35 @@ def _one(user: WebUser, request: PageRequest) -> tuple[float, str | None]:
 
 def run_load(users: list[WebUser], pick: Callable[[random.Random], PageRequest], *, duration: float,
              warmup: float, seed: int = 0, think: float = 0.0) -> LoadResult:
-    """Every user requests pages from `pick` for `warmup` (not counted) then `duration` seconds, pausing
-    `think` seconds between requests (0: back to back, a closed loop where latency ≈ users / throughput)."""
+    """Every user requests pages from `pick` for `warmup` (not counted) then `duration` seconds, pausing about
+    `think` seconds between requests (0: back to back, a closed loop where latency ≈ users / throughput).
+
+    Each pause is drawn between 0.5 and 1.5 × `think` (seeded per user), in the warm-up too: with one fixed pause
+    users who start together stay in lockstep and the server sees 20 requests at once every `think` seconds.
+    """
     samples: list[list[float]] = [[] for _ in users]
     problems: list[Counter] = [Counter() for _ in users]
     start_gate = threading.Barrier(len(users) + 1)
     timing = {}
 
     def worker(index: int) -> None:
-        rng = random.Random(f"{seed}|{index}")
+        rng, pauses = random.Random(f"{seed}|{index}"), random.Random(f"{seed}|{index}|think")
+
+        def pause() -> None:
+            if think:
+                time.sleep(think * pauses.uniform(0.5, 1.5))
+
         start_gate.wait()
         while time.monotonic() < timing["measure_from"]:
             _one(users[index], pick(rng))
+            pause()
         while time.monotonic() < timing["stop_at"]:
             elapsed, problem = _one(users[index], pick(rng))
             if problem:
                 problems[index][problem] += 1
             else:
                 samples[index].append(elapsed)
-            if think:
-                time.sleep(think)
+            pause()
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(len(users))]
     for thread in threads:

@@ -25,7 +25,7 @@ def measure_pages(ctx: Context, name: str, pick: Callable[[random.Random], PageR
     opts = ctx.options
     single = run_load(users[:1], pick, duration=min(BASELINE_SECONDS, opts.duration), warmup=0.5, seed=opts.seed)
     result = run_load(users, pick, duration=opts.duration, warmup=opts.warmup, seed=opts.seed, think=opts.think)
-    pause = f", {opts.think:g} s pause between requests" if opts.think else ", no pause between requests"
+    pause = f", {opts.think:g} s mean pause between requests" if opts.think else ", no pause between requests"
     extra = [f"{len(users)} users{pause}, {opts.duration:g} s measured after {opts.warmup:g} s warm-up, "
              f"{result.throughput:.0f} requests/s"]
     extra += [f"{count} × {reason}" for reason, count in (result.reasons + single.reasons).most_common(5)]
