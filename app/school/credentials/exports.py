@@ -11,9 +11,9 @@ from sqlalchemy.orm import aliased
 from app.core.names import full_name
 from app.extensions import db
 from app.general.org.models import OrgUnit
-from app.school.classes.queries import in_scope
 from app.school.credentials.imports import COLUMNS
 from app.school.credentials.models import Credential, CredentialType
+from app.school.credentials.queries import staff_in_scope
 from app.school.credentials.reports import FILTERS, PROBLEM_LABELS, Filters, compliance_for
 from app.school.staff.models import StaffMember
 
@@ -48,18 +48,15 @@ class CredentialExport:
 
     def rows(self, user, today: date, school_id: int | None = None) -> Iterator[tuple]:
         """One query: credentials of staff whose department (else school) lies in the user's scopes."""
-        school, unit = aliased(OrgUnit), aliased(OrgUnit)
-        stmt = (
-            sa.select(school.code, StaffMember.employee_number, CredentialType.code, Credential.number,
-                      Credential.issuer, Credential.issued_on, Credential.expires_on, StaffMember.family_name,
-                      StaffMember.given_name, Credential.revoked_at, Credential.superseded_by_id)
-            .join(StaffMember, StaffMember.id == Credential.staff_id)
-            .join(CredentialType, CredentialType.id == Credential.type_id)
-            .join(school, school.id == StaffMember.school_id)
-            .join(unit, unit.id == sa.func.coalesce(StaffMember.department_id, StaffMember.school_id))
-            .where(in_scope(user, unit))
-            .order_by(school.code, StaffMember.employee_number, CredentialType.code, Credential.issued_on)
-        )
+        school = aliased(OrgUnit)
+        stmt = (sa.select(school.code, StaffMember.employee_number, CredentialType.code, Credential.number,
+                          Credential.issuer, Credential.issued_on, Credential.expires_on, StaffMember.family_name,
+                          StaffMember.given_name, Credential.revoked_at, Credential.superseded_by_id)
+                .join(StaffMember, StaffMember.id == Credential.staff_id)
+                .join(CredentialType, CredentialType.id == Credential.type_id)
+                .join(school, school.id == StaffMember.school_id))
+        stmt = staff_in_scope(user, stmt).order_by(school.code, StaffMember.employee_number, CredentialType.code,
+                                                   Credential.issued_on)
         if school_id:
             stmt = stmt.where(StaffMember.school_id == school_id)
         for r in db.session.execute(stmt):

@@ -41,7 +41,7 @@ def _in_scope(user, scope_unit) -> sa.ColumnElement[bool]:
     return sa.or_(*(scope_unit.path.startswith(path, autoescape=True) for path in paths))
 
 
-def _search(term_text: str) -> sa.ColumnElement[bool] | None:
+def search_condition(term_text: str) -> sa.ColumnElement[bool] | None:
     """Every word must match a name (either order, CJK names written together), the number or the e-mail:
     one LIKE per word over the indexed STAFF_SEARCH_TEXT; plain LIKE for a word without case (CJK, digits)."""
     terms = term_text.split()[:SEARCH_TERMS_MAX]
@@ -78,7 +78,7 @@ def staff_list(user, search: str = "", school_id: int | None = None, department_
         .join(scope_unit, scope_unit.id == sa.func.coalesce(StaffMember.department_id, StaffMember.school_id))
         .where(_in_scope(user, scope_unit))
     )
-    conditions = [_search(search or ""), _status(status)]
+    conditions = [search_condition(search or ""), _status(status)]
     if school_id:
         conditions.append(StaffMember.school_id == school_id)
     if department_id:

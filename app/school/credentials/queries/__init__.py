@@ -13,6 +13,7 @@ from app.school.credentials.queries.lists import (
     same_training,
     schools_for,
     staff_by_number,
+    staff_in_scope,
     status_of,
     statuses,
     training_queue,
@@ -37,6 +38,7 @@ __all__ = [
     "STATUS_FILTERS", "Certificate", "CredentialFilter", "CredentialPage", "MyCertificates", "credential_page",
     "credential_types", "credentials_for", "credentials_of", "documents_by", "local_today", "missing_required",
     "my_certificates", "open_credentials_of", "open_renewals", "periods_of", "queue_counts", "renewals_queue",
-    "same_credential", "same_document", "same_training", "schools_for", "staff_by_number", "status_of", "statuses",
+    "same_credential", "same_document", "same_training", "schools_for", "staff_by_number", "staff_in_scope",
+    "status_of", "statuses",
     "training_of", "training_queue", "upcoming_expiries", "warning_days",
 ]

@@ -24,11 +24,11 @@ from app.school.credentials.models import (
 )
 from app.school.credentials.status import DEFAULT_WARNING_DAYS, CredentialStatus, StatusFacts, derive_status
 from app.school.staff.models import StaffMember
+from app.school.staff.queries import search_condition
 
 __all__ = ["local_today", "schools_for"]  # dated and scoped as the other school pages
 
 STATUS_FILTERS = ("current", "valid", "expiring", "grace", "expired", "pending_renewal", "revoked", "renewed", "all")
-SEARCH_TERMS_MAX = 5
 
 
 # --- status -----------------------------------------------------------------------------------------------
@@ -79,16 +79,6 @@ class CredentialFilter:
     q: str = ""
 
 
-def _search(text: str) -> sa.ColumnElement[bool] | None:
-    """Every word must match a name (either order, CJK names written together) or the employee number."""
-    terms = text.split()[:SEARCH_TERMS_MAX]
-    if not terms:
-        return None
-    fields = (StaffMember.family_name, StaffMember.given_name, StaffMember.employee_number,
-              StaffMember.family_name + StaffMember.given_name)
-    return sa.and_(*(sa.or_(*(col.icontains(term, autoescape=True) for col in fields)) for term in terms))
-
-
 def _has_open_renewal() -> sa.ColumnElement[bool]:
     return sa.exists().where(Renewal.credential_id == Credential.id, Renewal.status == RenewalStatus.SUBMITTED)
 
@@ -126,14 +116,20 @@ def _status_condition(status: str, today: date) -> sa.ColumnElement[bool] | None
     return is_open  # "current": the periods people hold now (or last held)
 
 
+def staff_in_scope(user, stmt: sa.Select) -> sa.Select:
+    """`stmt` (already joined to StaffMember) narrowed to staff whose department, else school, lies in a scope
+    of `user`: the one scope join of the credentials lists, queues and exports."""
+    scope_unit = aliased(OrgUnit)
+    return (stmt.join(scope_unit, scope_unit.id == sa.func.coalesce(StaffMember.department_id,
+                                                                     StaffMember.school_id))
+            .where(in_scope(user, scope_unit)))
+
+
 def credentials_for(user, credential_filter: CredentialFilter | None = None, today: date | None = None) -> sa.Select:
     """The credentials of the staff `user` reaches, filtered: one statement to paginate."""
     f = credential_filter or CredentialFilter()
-    scope_unit = aliased(OrgUnit)
-    stmt = (sa.select(Credential).join(Credential.staff)
-            .join(scope_unit, scope_unit.id == sa.func.coalesce(StaffMember.department_id, StaffMember.school_id))
-            .where(in_scope(user, scope_unit)))
-    conditions = [_search(f.q or ""), _status_condition(f.status, today or local_today())]
+    stmt = staff_in_scope(user, sa.select(Credential).join(Credential.staff))
+    conditions = [search_condition(f.q or ""), _status_condition(f.status, today or local_today())]
     if f.school_id:
         conditions.append(StaffMember.school_id == f.school_id)
     if f.type_id:
@@ -159,18 +155,11 @@ def staff_by_number(school_id: int, number: str) -> StaffMember | None:
 # --- review queues ----------------------------------------------------------------------------------------
 
 
-def _staff_in_scope(user, stmt: sa.Select) -> sa.Select:
-    scope_unit = aliased(OrgUnit)
-    return (stmt.join(scope_unit, scope_unit.id == sa.func.coalesce(StaffMember.department_id,
-                                                                     StaffMember.school_id))
-            .where(in_scope(user, scope_unit)))
-
-
 def training_queue(user) -> sa.Select:
     """Training records waiting for verification, of the staff `user` reaches, oldest first."""
     stmt = (sa.select(TrainingRecord).join(StaffMember, StaffMember.id == TrainingRecord.staff_id)
             .where(TrainingRecord.status == TrainingStatus.SUBMITTED))
-    return _staff_in_scope(user, stmt).order_by(TrainingRecord.created_at, TrainingRecord.id).options(
+    return staff_in_scope(user, stmt).order_by(TrainingRecord.created_at, TrainingRecord.id).options(
         selectinload(TrainingRecord.staff).selectinload(StaffMember.school))
 
 
@@ -178,7 +167,7 @@ def renewals_queue(user, status: str = RenewalStatus.SUBMITTED) -> sa.Select:
     """Renewals of the staff `user` reaches: those under review oldest first (others newest first)."""
     stmt = (sa.select(Renewal).join(Credential, Credential.id == Renewal.credential_id)
             .join(StaffMember, StaffMember.id == Credential.staff_id))
-    stmt = _staff_in_scope(user, stmt).options(selectinload(Renewal.credential).options(_WITH_SCHOOL))
+    stmt = staff_in_scope(user, stmt).options(selectinload(Renewal.credential).options(_WITH_SCHOOL))
     if status == RenewalStatus.SUBMITTED:
         return stmt.where(Renewal.status == status).order_by(Renewal.submitted_at, Renewal.id)
     if status in set(RenewalStatus):
