@@ -50,6 +50,15 @@ def _gettext(catalogue: Any) -> Callable[..., str]:
     return gettext
 
 
+def _ngettext(catalogue: Any) -> Callable[..., str]:
+    """Jinja's newstyle `ngettext()` bound to one catalogue (`num` is available to both forms)."""
+
+    def ngettext(singular: str, plural: str, num: int, **values: Any) -> str:
+        return catalogue.ngettext(singular, plural, num) % {"num": num, **values}
+
+    return ngettext
+
+
 def _render(template: Template, context: dict) -> str:
     """`template.render(context)` without merging the globals again through a ChainMap (half the time)."""
     return "".join(template.root_render_func(template.new_context(context, shared=True)))
@@ -81,9 +90,11 @@ class Outbox:
         env = current_app.jinja_env
         for locale, messages in by_locale.items():
             with force_locale(locale):
-                gettext = _gettext(get_translations())
+                catalogue = get_translations()
+                gettext, ngettext = _gettext(catalogue), _ngettext(catalogue)
                 for m in messages:
-                    context = {**env.globals, **m.context, "recipient": m.user, "_": gettext, "gettext": gettext}
+                    context = {**env.globals, **m.context, "recipient": m.user, "_": gettext, "gettext": gettext,
+                               "ngettext": ngettext}
                     subject = _render(env.get_template(f"{m.template}.subject.txt"), context)
                     body = _render(env.get_template(f"{m.template}.txt"), context)
                     yield m, Rendered(" ".join(subject.split())[:SUBJECT_MAX], body.strip(), None)

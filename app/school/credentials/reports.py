@@ -27,7 +27,7 @@ from app.extensions import db
 from app.general.org.models import OrgUnit
 from app.school.classes.models import Assignment, AssignmentRole, SchoolClass
 from app.school.classes.queries import covering
-from app.school.credentials.models import Credential, CredentialType, RequiredFor
+from app.school.credentials.models import Credential, CredentialType, RequiredFor, credential_type_subjects
 from app.school.credentials.qualification import applies
 from app.school.staff.models import StaffMember, StaffStatus
 
@@ -212,17 +212,22 @@ RECHECK_SECONDS = 5.0  # how long a process trusts its frame before asking the d
 
 
 def fingerprint(today: date) -> tuple:
-    """What the frame depends on, in one query: a change to staff, assignments, credentials or types changes
-    a count, a highest id or a sum of optimistic-lock versions (an assignment is ended, never edited)."""
+    """What the frame depends on, in one query: a change to staff, assignments, credentials, types (and the
+    subjects they require) or org units changes a count, a highest id, a sum of optimistic-lock versions or of
+    the units' name and path lengths (an assignment is ended, never edited)."""
     def stats(model, *extra):
         return [sa.select(sa.func.count()).select_from(model).scalar_subquery(),
                 sa.select(sa.func.max(model.id)).scalar_subquery(),
                 *(sa.select(e).scalar_subquery() for e in extra)]
 
+    links = credential_type_subjects
     row = db.session.execute(sa.select(
         *stats(StaffMember, sa.func.sum(StaffMember.version)),
         *stats(Credential, sa.func.sum(Credential.version)),
         *stats(CredentialType, sa.func.sum(CredentialType.version)),
+        sa.select(sa.func.coalesce(sa.func.sum(links.c.type_id * 7919 + links.c.subject_id), -1))
+        .select_from(links).scalar_subquery(),
+        *stats(OrgUnit, sa.func.sum(sa.func.length(OrgUnit.name) + sa.func.length(OrgUnit.path))),
         *stats(Assignment, sa.func.count(Assignment.ends_on), sa.func.max(Assignment.ends_on)))).one()
     return (today, *row)
 
@@ -323,11 +328,13 @@ class Compliance:
 
 
 def _inside(frames: Frames, user) -> frozenset[int]:
-    """The org units (of current staff) inside the user's scopes: the policy's path test, once per unit."""
+    """The org units (of current staff) inside the user's scopes: the policy's path test, once per unit, on the
+    units' paths as they are now (a unit moved since the frame was built is judged where it is)."""
     paths = tuple(scope.org_unit.path for scope in user.scopes)
     if not paths:
         return frozenset()
-    return frozenset(i for i, path in frames.paths.items() if path.startswith(paths))
+    now = db.session.execute(sa.select(OrgUnit.id, OrgUnit.path).where(OrgUnit.id.in_(sorted(frames.paths))))
+    return frozenset(i for i, path in now if path.startswith(paths))
 
 
 def _summaries(frames: Frames, inside: frozenset[int]) -> tuple[list[SchoolSummary], SchoolSummary]:
@@ -342,7 +349,7 @@ def _summaries(frames: Frames, inside: frozenset[int]) -> tuple[list[SchoolSumma
                         problems.loc[i] if i in problems.index else {}, worst.loc[i] if i in worst.index else {})
                for i in people.index]
     schools.sort(key=lambda s: s.code)
-    total = _summary(None, "", str(_l("All schools")), int(len(staff)),
+    total = _summary(None, "", _l("All schools"), int(len(staff)),
                      int(needs[needs.problem.isin(NOT_COMPLIANT)].staff_id.nunique()), needs.problem.value_counts(),
                      staff.worst.value_counts())
     return schools, total

@@ -12,8 +12,8 @@
   still the date): the message says the request is being reviewed.
 - A credential whose holder already holds a later period of the same type (recorded directly rather than
   through a renewal) is left alone.
-- Admins: one digest per admin per day listing everything in their scope that reached an offset or expired in
-  the run — never one message per credential. An admin with nothing new gets nothing.
+- Admins: one digest per admin per run (the daily run: one a day) listing everything in their scope that reached
+  an offset or expired in the run — never one message per credential. An admin with nothing new gets nothing.
 
 Set-based: one query per kind selects the due credentials (per type and offset window on `expires_on`, an
 anti-join on `credential_reminders`); reminder rows and outbox rows are inserted in batches with ON CONFLICT DO
@@ -21,6 +21,7 @@ NOTHING, so a concurrent second run (or a repeated day) adds nothing; see `notif
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -289,17 +290,26 @@ def _digest(items: list[Due], index: str, on: date) -> dict[str, Any]:
             "items": [_item(d) for d in listed], "more": len(ordered) - len(listed), "link": index}
 
 
+def _batch(items: list[Due]) -> str:
+    """What a head's or admin's message of this run is about, for its key: the daily run writes one message per
+    person; a second run the same day that finds new items writes a second one about those (a repeated run finds
+    none: their reminder rows exist), instead of recording them as sent under the first one's key."""
+    ids = ",".join(f"{d.id}:{d.offset}" for d in sorted(items, key=lambda d: (d.id, d.offset)))
+    return hashlib.sha256(ids.encode()).hexdigest()[:16]
+
+
 def _compose(items: list[Due], audience: Audience, on: date) -> tuple[Outbox, int]:
     """Every message of the run: one per holder and item, one per head, one digest per admin."""
     box, mine, index = Outbox(), link("credentials.mine"), link("credentials.index")
     for d in items:
         _tell_holder(box, d, d.holder, mine)
     for head_id, head_items in audience.head_items.items():
-        box.add(EXPIRED, f"credentials:expired:{head_id}:{on.isoformat()}", {
+        box.add(EXPIRED, f"credentials:expired:{head_id}:{on.isoformat()}:{_batch(head_items)}", {
             "items": [_item(d) for d in head_items], "for_holder": False, "name": None, "link": index},
             user=audience.readers[head_id])
     for admin_id, admin_items in audience.admin_items.items():
-        box.add(DIGEST, f"credentials:digest:{admin_id}:{on.isoformat()}", _digest(admin_items, index, on),
+        box.add(DIGEST, f"credentials:digest:{admin_id}:{on.isoformat()}:{_batch(admin_items)}",
+                _digest(admin_items, index, on),
                 user=audience.readers[admin_id])
     return box, len(audience.admin_items)
 
