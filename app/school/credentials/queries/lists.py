@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, selectinload
@@ -22,6 +21,8 @@ from app.school.credentials.models import (
     TrainingRecord,
     TrainingStatus,
 )
+from app.school.credentials.services.common import ClassesInvalid
+from app.school.credentials.services.training import clean_training
 from app.school.credentials.status import DEFAULT_WARNING_DAYS, CredentialStatus, StatusFacts, derive_status
 from app.school.staff.models import StaffMember
 from app.school.staff.queries import search_condition
@@ -196,20 +197,17 @@ def same_credential(staff_id: int, type_id: int, issued_on: date | None, number:
         Credential.number.is_(None) if not number else Credential.number == number.strip()).limit(1))
 
 
-def same_training(staff_id: int, data: dict) -> TrainingRecord | None:
-    """A submitted record with exactly these facts (a second press of the same form)."""
+def same_training(staff_id: int, data: dict, *, today: date) -> TrainingRecord | None:
+    """A submitted record with exactly these facts (a second press of the same form): the form's values cleaned
+    as `services.clean_training` cleans them; none when they are invalid (submitting reports why)."""
     try:
-        hours = Decimal(str(data["hours"]).strip().replace(",", "."))
-    except (KeyError, InvalidOperation, ValueError):
-        return None
-    if not isinstance(data.get("completed_on"), date) or not hours.is_finite():
+        clean = clean_training(data, today=today)
+    except ClassesInvalid:
         return None
     return db.session.scalar(sa.select(TrainingRecord).where(
         TrainingRecord.staff_id == staff_id, TrainingRecord.status == TrainingStatus.SUBMITTED,
-        TrainingRecord.completed_on == data["completed_on"],
-        TrainingRecord.provider == " ".join(str(data.get("provider") or "").split()),
-        TrainingRecord.topic == " ".join(str(data.get("topic") or "").split()),
-        TrainingRecord.hours == hours).limit(1))
+        TrainingRecord.completed_on == clean["completed_on"], TrainingRecord.provider == clean["provider"],
+        TrainingRecord.topic == clean["topic"], TrainingRecord.hours == clean["hours"]).limit(1))
 
 
 def same_document(owner_column, owner_id: int, sha256: str) -> CredentialDocument | None:

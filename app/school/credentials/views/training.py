@@ -30,10 +30,11 @@ def training_new():
     form = forms.TrainingForm()
     if form.validate_on_submit():
         data = {name: form[name].data for name in ("completed_on", "provider", "topic", "hours")}
+        today = queries.local_today()
         try:
-            training = queries.same_training(staff.id, data)
+            training = queries.same_training(staff.id, data, today=today)
             if training is None:
-                training = services.submit_training(staff, data=data, actor=actor(), today=queries.local_today())
+                training = services.submit_training(staff, data=data, actor=actor(), today=today)
                 if file := uploaded(form):
                     services.attach_document(training, data=file.read(), filename=file.filename, actor=actor())
             db.session.commit()
