@@ -18,10 +18,11 @@ from app.school.credentials.models import (
     CredentialType,
     Renewal,
     RenewalStatus,
+    RequiredFor,
     TrainingRecord,
 )
 from app.school.credentials.queries.lists import open_renewals, status_of
-from app.school.credentials.status import CredentialStatus
+from app.school.credentials.status import CredentialStatus, days_left
 from app.school.staff.models import StaffMember
 
 # --- one credential ---------------------------------------------------------------------------------------
@@ -84,7 +85,7 @@ def credential_page(credential: Credential, today: date) -> CredentialPage:
     training = training_of(credential.staff_id, since=credential.issued_on)
     return CredentialPage(
         credential=credential, status=status_of(credential, today, has_open_renewal=pending is not None),
-        days_left=None if credential.expires_on is None else (credential.expires_on - today).days,
+        days_left=days_left(credential.expires_on, today),
         periods=periods_of(credential), documents=documents, reminders=reminders, renewals=renewals,
         open_renewal=pending, renewal_documents=documents_by(CredentialDocument.renewal_id, [r.id for r in renewals]),
         training=training, training_documents=documents_by(CredentialDocument.training_id, [t.id for t in training]),
@@ -123,16 +124,20 @@ def open_credentials_of(staff_id: int) -> list[Credential]:
 def missing_required(staff: StaffMember, today: date, held: Iterable[Credential]) -> list[CredentialType]:
     """Required types (for the person's current classes, and those required of everyone) they hold no valid
     credential of today."""
-    from app.school.credentials.qualification import required_types
+    from app.school.credentials.qualification import applies
 
     rows = db.session.execute(sa.select(Assignment.role, Subject, SchoolClass.grade)
                               .join(SchoolClass, SchoolClass.id == Assignment.class_id)
                               .outerjoin(Subject, Subject.id == Assignment.subject_id)
                               .where(Assignment.staff_id == staff.id, covering(Assignment, today))).all()
-    needed: dict[int, CredentialType] = {t.id: t for t in required_types(None, None) if t.required_for == "all"}
+    # the active required types once, each assignment matched against them (as reports._role_rules does)
+    types = list(db.session.scalars(sa.select(CredentialType).where(
+        CredentialType.is_active.is_(True),
+        CredentialType.required_for.in_([RequiredFor.ALL, RequiredFor.TEACHING, RequiredFor.HOMEROOM]))))
+    needed: dict[int, CredentialType] = {t.id: t for t in types if t.required_for == RequiredFor.ALL}
     for role, subject, grade in rows:
-        for t in required_types(None if role == AssignmentRole.HOMEROOM else subject, grade):
-            needed[t.id] = t
+        taught = None if role == AssignmentRole.HOMEROOM else subject
+        needed.update((t.id, t) for t in types if applies(t, taught, grade))
     # a renewed period still counts until its successor starts (qualification.held_types does the same)
     valid = {c.type_id for c in held if c.counts_on(today)} | {c.type_id for c in db.session.scalars(
         sa.select(Credential).where(Credential.staff_id == staff.id, Credential.revoked_at.is_(None),
@@ -147,7 +152,7 @@ def my_certificates(staff: StaffMember, today: date) -> MyCertificates:
     held = open_credentials_of(staff.id)
     pending = open_renewals(c.id for c in held)
     certificates = [Certificate(c, status_of(c, today, has_open_renewal=c.id in pending),
-                                None if c.expires_on is None else (c.expires_on - today).days, pending.get(c.id),
+                                days_left(c.expires_on, today), pending.get(c.id),
                                 hours_progress(c) if c.type.renewal_hours else None) for c in held]
     training = training_of(staff.id)
     return MyCertificates(certificates, training,
@@ -161,7 +166,7 @@ def upcoming_expiries(staff: StaffMember, today: date, days: int = 90) -> list[t
         Credential.staff_id == staff.id, Credential.revoked_at.is_(None), Credential.superseded_by_id.is_(None),
         Credential.expires_on.is_not(None), Credential.expires_on <= today + timedelta(days=days))
         .order_by(Credential.expires_on))
-    return [(c, (c.expires_on - today).days) for c in rows]
+    return [(c, days_left(c.expires_on, today)) for c in rows]
 
 
 # --- the staff profile card -------------------------------------------------------------------------------
