@@ -16,7 +16,7 @@ from app.core.errors import InvalidTransition, NotAllowed, ValidationFailed
 from app.extensions import db as _db
 from app.general.audit.models import AuditEvent
 from app.school.credentials import services
-from app.school.credentials.models import CredentialDocument, RenewalStatus
+from app.school.credentials.models import CredentialDocument, RenewalStatus, TrainingStatus
 from tests import factories
 from tests.school.credentials.conftest import make_credential, make_training
 
@@ -150,7 +150,7 @@ def test_a_teacher_attaches_a_scan_to_their_credential_and_it_is_audited(catalog
 
 def test_documents_attach_to_training_records_and_renewals(catalogue, certificate):
     teacher = catalogue.teacher_a.user
-    training = make_training(catalogue.teacher_a, "12", on=date(2024, 1, 1))
+    training = make_training(catalogue.teacher_a, "12", on=date(2024, 1, 1), status=TrainingStatus.SUBMITTED)
     renewal = services.start_renewal(certificate, note=None, actor=teacher)
     on_training = services.attach_document(training, data=PNG, filename="attendance.png", actor=teacher)
     on_renewal = services.attach_document(renewal, data=JPEG, filename="hours.jpg", actor=teacher)
@@ -168,6 +168,14 @@ def test_a_decided_renewal_takes_no_more_evidence(catalogue, certificate, org, u
     assert renewal.status == RenewalStatus.REJECTED
     with pytest.raises(InvalidTransition):
         services.attach_document(renewal, data=PDF, filename="late.pdf", actor=teacher)
+    assert _files(upload_folder) == []
+
+
+@pytest.mark.parametrize("status", [TrainingStatus.VERIFIED, TrainingStatus.REJECTED])
+def test_a_decided_training_record_takes_no_more_evidence(catalogue, upload_folder, status):
+    training = make_training(catalogue.teacher_a, "12", on=date(2024, 1, 1), status=status)
+    with pytest.raises(InvalidTransition):
+        services.attach_document(training, data=PDF, filename="late.pdf", actor=catalogue.teacher_a.user)
     assert _files(upload_folder) == []
 
 

@@ -19,6 +19,7 @@ from app.school.credentials.models import (
     Renewal,
     RenewalStatus,
     TrainingRecord,
+    TrainingStatus,
 )
 from app.school.credentials.services.common import (
     actor_id,
@@ -140,11 +141,14 @@ def attach_document(owner: Credential | TrainingRecord | Renewal, *, data: bytes
 
     The file is written first and removed again if the transaction is rolled back.
     :raises ValidationFailed: (field "document") empty, too large, wrong type. :raises InvalidTransition: a
-    renewal already decided.
+    renewal or training record already decided.
     """
     check_can(actor, "credentials.attach", owner)
-    if isinstance(owner, Renewal) and owner.status != RenewalStatus.SUBMITTED:  # the evidence a decision saw stays
+    # the evidence a decision saw stays as it was
+    if isinstance(owner, Renewal) and owner.status != RenewalStatus.SUBMITTED:
         raise InvalidTransition(_("This renewal was already decided: no more evidence can be added."))
+    if isinstance(owner, TrainingRecord) and owner.status != TrainingStatus.SUBMITTED:
+        raise InvalidTransition(_("This training record was already decided: no more evidence can be added."))
     stored = documents.store_document(data, filename)
     documents.discard_if_rolled_back(db.session(), stored.stored_name)
     document = CredentialDocument(

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm.attributes import flag_modified
 
 from app.core.errors import Conflict, NotAllowed
 from app.extensions import db
@@ -139,6 +140,8 @@ def save_type(credential_type: CredentialType | None, *, data: dict, subject_ids
     for name in FIELDS:
         setattr(credential_type, name, clean[name])
     credential_type.subjects = subjects
+    if not creating:
+        flag_modified(credential_type, "code")  # a change of subjects alone bumps the version too (the lock's guard)
     guarded_flush(_conflicts(clean["code"]))
     after = {name: getattr(credential_type, name) for name in FIELDS} | {"subjects": [s.code for s in subjects]}
     changes = after if creating else {k: [before[k], v] for k, v in after.items() if before.get(k) != v}

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.general.audit.services import record
 from app.general.auth.policy import can, requires
 from app.school.credentials import forms, queries, services
-from app.school.credentials.models import Credential, CredentialDocument, Renewal, RenewalStatus, TrainingRecord
+from app.school.credentials.models import Credential, CredentialDocument, Renewal, TrainingRecord
 from app.school.credentials.views import bp
 from app.school.credentials.views.common import actor, show_errors, uploaded
 
@@ -38,10 +38,8 @@ def _upload(owner, column, back_url: str):
     file = uploaded(form)
     data = file.read() if file else b""
     try:
-        if data and queries.same_document(column, owner.id, hashlib.sha256(data).hexdigest()) is None:
-            services.attach_document(owner, data=data, filename=file.filename, actor=actor())
-        elif not data:
-            files.check_document(data, None)  # the service's own message for "no file"
+        if queries.same_document(column, owner.id, hashlib.sha256(data).hexdigest()) is None:
+            services.attach_document(owner, data=data, filename=file.filename if file else None, actor=actor())
         db.session.commit()
     except DomainError as error:
         show_errors(form, error)
@@ -77,9 +75,6 @@ def training_upload(training_id: int):
 def renewal_upload(renewal_id: int):
     """Attach evidence to a renewal while it is under review."""
     renewal = _attachable(Renewal, renewal_id)
-    if renewal.status != RenewalStatus.SUBMITTED:
-        flash(_("This renewal was already decided: no more evidence can be added."), "warning")
-        return redirect(_credential_url(renewal.credential))
     return _upload(renewal, CredentialDocument.renewal_id, _credential_url(renewal.credential))
 
 

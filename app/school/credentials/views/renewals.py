@@ -59,7 +59,7 @@ def renewal_withdraw(renewal_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.withdraw_renewal(renewal, actor=actor())
+        services.withdraw_renewal(renewal, actor=actor(), expected_version=form.version.data)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
