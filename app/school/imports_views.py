@@ -60,7 +60,8 @@ def _load_job(job_id: int) -> Job:
     return job
 
 
-def _download(content: bytes, filename: str, fmt: str) -> Response:
+def download(content: bytes, filename: str, fmt: str) -> Response:
+    """A file in `fmt` (a FORMATS key) as an attachment (also used by the credentials compliance export)."""
     return Response(content, mimetype=FORMATS[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -90,7 +91,7 @@ def template(kind: str, fmt: str):
     if fmt not in FORMATS:
         abort(404)
     content = template_csv(spec) if fmt == "csv" else template_xlsx(spec)
-    return _download(content, f"{kind}-template.{fmt}", fmt)
+    return download(content, f"{kind}-template.{fmt}", fmt)
 
 
 @bp.post("/<kind>/upload")
@@ -200,11 +201,12 @@ def report_csv(job_id: int):
     job = _load_job(job_id)
     errors = (job.result or {}).get("errors") or []
     content = csv_bytes([_("Row"), _("Column"), _("Problem")], errors)
-    return _download(content, f"import-{job.id}-problems.csv", "csv")
+    return download(content, f"import-{job.id}-problems.csv", "csv")
 
 
-def _chosen_school():
-    """The school picked to narrow an export (?school=id): one of the user's, else 404; None for all of them."""
+def chosen_school():
+    """The school picked to narrow an export (?school=id): one of the user's, else 404; None for all of them
+    (also used by the credentials compliance export)."""
     school_id = request.args.get("school", type=int)
     if not school_id:
         return None
@@ -216,7 +218,7 @@ def _chosen_school():
 def exports():
     """The lists that can be downloaded, for all the user's schools or one of them."""
     return render_template("imports/exports.html", exports=export_kinds(), schools=schools_for(current_user),
-                           school=_chosen_school())
+                           school=chosen_school())
 
 
 @bp.get("/exports/<kind>.<fmt>")
@@ -226,6 +228,6 @@ def export(kind: str, fmt: str):
     """Download a list (rows of the user's schools only, every cell neutralised); audited."""
     if kind not in export_kinds() or fmt not in FORMATS:
         abort(404)
-    content, filename = build_export(kind, fmt, _actor(), _chosen_school())
+    content, filename = build_export(kind, fmt, _actor(), chosen_school())
     db.session.commit()
-    return _download(content, filename, fmt)
+    return download(content, filename, fmt)

@@ -1,7 +1,7 @@
 """Compliance for admins and heads: per school and across schools, a chart, the problem list, its export."""
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -11,10 +11,10 @@ from app.core.navigation import register_nav
 from app.extensions import db
 from app.general.auth.policy import can, requires
 from app.general.auth.sessions import fresh_login_required
-from app.general.org.models import OrgUnit
 from app.school.credentials import reports
 from app.school.credentials.views import bp
 from app.school.imports_kinds import FORMATS, build_export
+from app.school.imports_views import chosen_school, download
 from app.school.staff.queries import local_today
 
 register_nav("compliance.view", "credentials.compliance", _l("Compliance"), order=45)
@@ -94,14 +94,8 @@ def compliance_export(fmt: str):
     if fmt not in FORMATS or not can(current_user, "exports.run"):
         abort(404 if fmt not in FORMATS else 403)
     filters = _filters()
-    school = None
-    if filters.school_id:
-        school = db.session.get(OrgUnit, filters.school_id)
-        if school is None or not can(current_user, "compliance.view", school):
-            abort(404)
     extra = {"problem": filters.problem, "type_id": filters.type_id}
-    content, filename = build_export(EXPORT_KIND, fmt, current_user._get_current_object(), school,
+    content, filename = build_export(EXPORT_KIND, fmt, current_user._get_current_object(), chosen_school(),
                                      filters={k: v for k, v in extra.items() if v})
     db.session.commit()
-    return Response(content, mimetype=FORMATS[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return download(content, filename, fmt)
