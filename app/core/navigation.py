@@ -81,4 +81,6 @@ def register(app: Flask) -> None:
             "nav_items": _nav_items,
             "can": lambda permission, obj=None: can(current_user, permission, obj),
             "current_locale": lambda: str(get_locale() or "en"),
+            # `'imports.index' in url_map_endpoints`: link only to pages that exist (optional modules)
+            "url_map_endpoints": app.view_functions,
         }

@@ -1,6 +1,6 @@
 """The credentials pages: types (district admins), people's credentials, documents, training, renewals,
 "My certificates" (teachers) and compliance (admins and heads)."""
-from flask import Blueprint, current_app
+from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
 from app.core.navigation import register_nav
@@ -21,12 +21,6 @@ def _labels():
         "training_status_label": lambda value: status.TRAINING_LABELS.get(value, value),
         "renewal_status_label": lambda value: status.RENEWAL_LABELS.get(value, value),
     }
-
-
-
-@bp.context_processor
-def _endpoints():
-    return {"url_map_endpoints": current_app.view_functions}  # tabs link only to pages that exist
 
 
 from app.school.credentials.views import (  # noqa: E402,F401  (each module adds its routes to bp)

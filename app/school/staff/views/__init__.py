@@ -1,5 +1,5 @@
 """Staff pages: the list, adding and editing records, the profile page, and "My profile" for teachers."""
-from flask import Blueprint, current_app
+from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
 from app.core.navigation import register_nav
@@ -16,7 +16,6 @@ def _helpers():
     from app.school.staff.forms import STATUS_LABELS
 
     return {
-        "url_map_endpoints": current_app.view_functions,  # `'imports.index' in url_map_endpoints`
         "status_label": lambda status: STATUS_LABELS.get(status, status),
     }
 
