@@ -1,6 +1,8 @@
 """Training records: a teacher adds their own (with optional evidence); admins and heads verify or reject them."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -20,6 +22,11 @@ def _own_staff():
         abort(404)
     authorize("training.submit", staff)
     return staff
+
+
+def _hours(value: Decimal) -> str:
+    """Hours as the templates' `hours` macro shows them ("7.5", "12"), from the Decimal without a float."""
+    return f"{value.normalize():f}"
 
 
 @bp.route("/mine/training/new", methods=["GET", "POST"])
@@ -75,7 +82,7 @@ def training_verify(training_id: int):
         db.session.rollback()
         flash(error.message, "danger")
     else:
-        flash(_("%(hours)s hours of %(name)s verified.", hours=f"{float(training.hours):g}",
+        flash(_("%(hours)s hours of %(name)s verified.", hours=_hours(training.hours),
                 name=training.staff.full_name), "success")
     return redirect(url_for(".training_queue"))
 
@@ -97,7 +104,7 @@ def training_reject(training_id: int):
             flash(_("The training record is rejected."), "success")
             return redirect(url_for(".training_queue"))
     intro = _("%(name)s: %(topic)s (%(provider)s), %(hours)s hours on %(day)s", name=training.staff.full_name,
-              topic=training.topic, provider=training.provider, hours=f"{float(training.hours):g}",
+              topic=training.topic, provider=training.provider, hours=_hours(training.hours),
               day=training.completed_on.isoformat())
     return form_page(form, title=_("Reject training record"), back_url=url_for(".training_queue"),
                      back_label=_("Training to verify"), intro=intro)
