@@ -13,21 +13,12 @@ from datetime import timedelta
 
 from bench.benchmarks.web_pages import measure_pages
 from bench.context import Context
-from bench.registry import NOT_AVAILABLE, Figure, benchmark
+from bench.registry import Figure, benchmark
 from bench.web import PageRequest
 
 SCAN_TARGET = 2.0
 PAGE_TARGET = 0.150
 COMPLIANCE_MARK = 'id="compliance-chart"'
-
-
-def _scan_function():
-    """The reminders engineer's service, or the reason it cannot be used yet."""
-    try:
-        from app.school.credentials.services.reminders import send_credential_reminders
-    except ImportError as error:
-        return None, f"{NOT_AVAILABLE} ({error.name or error})"
-    return send_credential_reminders, None
 
 
 def _highest(ctx: Context, table: str) -> int:
@@ -64,9 +55,7 @@ def reminder_scan(ctx: Context) -> list[Figure]:
     """The daily scan over every credential, twice on the same day (the second must create nothing)."""
     first_name, second_name = "credentials: reminder scan, first run", "credentials: reminder scan, second run"
     next_name = "credentials: reminder scan, next day"
-    scan, why = _scan_function()
-    if scan is None:
-        return [Figure.unavailable(name, why, target=SCAN_TARGET) for name in (first_name, second_name, next_name)]
+    from app.school.credentials.services.reminders import send_credential_reminders as scan
     from app.school.staff.queries import local_today
 
     with ctx.app.app_context():
