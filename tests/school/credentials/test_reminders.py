@@ -263,7 +263,7 @@ def test_items_found_by_a_later_run_the_same_day_reach_the_admin_in_a_second_dig
     send_credential_reminders(TODAY)
     later = _expiring(catalogue.teacher_a2, catalogue.safe, 30)  # recorded after the morning run
     send_credential_reminders(TODAY)
-    digests = [n for n in _to(admin_a) if n.channel == "email"]
+    digests = sorted((n for n in _to(admin_a) if n.channel == "email"), key=lambda n: n.id)
     assert [[item["credential_id"] for item in n.context["items"]] for n in digests] == [[first.id], [later.id]]
 
 
