@@ -86,25 +86,19 @@ class StaffFilterForm(FlaskForm):
         SelectChoice("all", _l("All")),
     ])
 
-    def set_unit_choices(self, schools: list[OrgUnit], departments: list[OrgUnit]) -> None:
+    def set_unit_choices(self, schools: list[OrgUnit], departments: list[tuple[int, str, str]]) -> None:
+        """`departments` as (id, name, school name) rows, grouped under the school's name."""
         self.school.choices = [SelectChoice(NO_UNIT, _l("Any school")),
                                *(SelectChoice(s.id, s.name) for s in schools)]
+        ordered = sorted(departments, key=lambda row: (row[2], row[1]))
         self.department.choices = [SelectChoice(NO_UNIT, _l("Any department")),
-                                   *department_choices(departments, {s.id: s.name for s in schools})]
+                                   *(SelectChoice(unit_id, name, optgroup=school) for unit_id, name, school in ordered)]
 
 
-def department_choices(departments: list[OrgUnit], school_names: dict[int, str] | None = None) -> list[SelectChoice]:
-    """Departments grouped under their school's name (`school_names` by id, when known, saves loading each
-    department's school)."""
-    names = dict(school_names or {})
-
-    def school_name(department: OrgUnit) -> str:
-        if department.parent_id not in names:
-            names[department.parent_id] = department.parent.name if department.parent else ""
-        return names[department.parent_id]
-
-    ordered = sorted(((school_name(d), d.name, d) for d in departments), key=lambda row: row[:2])
-    return [SelectChoice(d.id, d.name, optgroup=school) for school, _name, d in ordered]
+def department_choices(departments: list[OrgUnit]) -> list[SelectChoice]:
+    """Departments grouped under their school's name."""
+    ordered = sorted(departments, key=lambda d: (d.parent.name if d.parent else "", d.name))
+    return [SelectChoice(d.id, d.name, optgroup=d.parent.name if d.parent else "") for d in ordered]
 
 
 class StaffForm(FlaskForm):

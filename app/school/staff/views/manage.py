@@ -47,7 +47,7 @@ def _list_arguments(form: forms.StaffFilterForm) -> dict:
 def index():
     """Staff within the user's scopes: search, filter by school, department and status, sort by column."""
     form = forms.StaffFilterForm(request.args)
-    form.set_unit_choices(org_queries.schools_in_reach(actor()), _departments(actor()))
+    form.set_unit_choices(org_queries.schools_in_reach(actor()), org_queries.department_rows(actor()))
     arguments = _list_arguments(form)
     page = queries.staff_page(actor(), per_page=PER_PAGE, **arguments)
     filtered = bool(arguments["search"] or arguments["school_id"] or arguments["department_id"]
