@@ -3,8 +3,9 @@
 - pg_trgm trigram GIN indexes, so a name search (`LIKE`/`ILIKE '%word%'`) over 160,000 students or 10,000
   staff reads the index instead of every row: staff (names, number, e-mail as one text), students (names with
   a space between them, and written together), and a btree for student-number prefixes;
-- the staff list's default order (lower family name, lower given name, id), so its first pages are read in
-  order from an index instead of sorting every staff member.
+- the staff list's default order (lower family name, lower given name, id), carrying the columns the list
+  filters and joins on, so its pages' ids are read in order from the index alone instead of sorting every
+  staff member.
 
 Revision ID: 0007_search_indexes
 Revises: 0006_contracts
@@ -22,7 +23,8 @@ depends_on = None
 INDEXES = {
     "ix_staff_members_search_trgm": "staff_members USING gin "
     "((family_name || given_name || ' ' || employee_number || ' ' || coalesce(email, '')) gin_trgm_ops)",
-    "ix_staff_members_name_order": "staff_members (lower(family_name), lower(given_name), id)",
+    "ix_staff_members_name_order": "staff_members (lower(family_name), lower(given_name), id) "
+    "INCLUDE (family_name, given_name, status, department_id, school_id)",
     "ix_students_names_trgm": "students USING gin ((family_name || ' ' || given_name) gin_trgm_ops)",
     "ix_students_full_name_trgm": "students USING gin ((family_name || given_name) gin_trgm_ops)",
     "ix_students_number_prefix": "students (student_number varchar_pattern_ops)",

@@ -97,6 +97,8 @@ STAFF_SEARCH_TEXT = concat(StaffMember.family_name, StaffMember.given_name, sa.t
                            StaffMember.employee_number, sa.text("' '"),
                            sa.func.coalesce(StaffMember.email, sa.text("''")))
 trigram_index("ix_staff_members_search_trgm", STAFF_SEARCH_TEXT)
-# The list's default order (by name, case-insensitive): the first pages are read from the index, not sorted.
+# The list's default order (by name, case-insensitive), carrying what the list filters and joins on: its pages'
+# ids come from the index alone (an index-only scan), even deep pages, instead of a sort of every staff member.
 postgresql_only(sa.Index("ix_staff_members_name_order", sa.func.lower(StaffMember.family_name),
-                         sa.func.lower(StaffMember.given_name), StaffMember.id))
+                         sa.func.lower(StaffMember.given_name), StaffMember.id,
+                         postgresql_include=["family_name", "given_name", "status", "department_id", "school_id"]))
