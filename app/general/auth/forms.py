@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
+from app.core.form_filters import strip as _strip
 from app.general.auth import passwords
 from app.general.auth.models import Role
 
@@ -35,9 +36,6 @@ def language_choices() -> list[SelectChoice]:
 def role_choices() -> list[SelectChoice]:
     return [SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()]
 
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class PasswordRules:

@@ -18,28 +18,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from app.core.form_filters import GRADES, optional_int
+from app.core.form_filters import strip as _strip
+from app.core.form_filters import version as _version
 from app.school.classes.models import AssignmentRole, ContactChannel
-
-GRADES = range(1, 13)
-
-
-def optional_int(value):
-    """Coerce a select value: blank means "none"; anything else must be a whole number."""
-    if value in (None, "", "None"):
-        return None
-    return int(value)
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _version(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
 
 ROLE_LABELS = {
     AssignmentRole.HOMEROOM.value: _l("Homeroom teacher"), AssignmentRole.SUBJECT.value: _l("Subject teacher"),

@@ -19,6 +19,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from app.core.form_filters import GRADES, optional_int
+from app.core.form_filters import strip as _strip
+from app.core.form_filters import version as _version
 from app.school.credentials.models import RequiredFor
 from app.school.credentials.status import LABELS, CredentialStatus
 
@@ -33,25 +36,9 @@ STATUS_FILTER_LABELS = {
     **{status.value: LABELS[status] for status in CredentialStatus},
     "all": _l("All, with history"),
 }
-GRADES = range(1, 13)
 
 
-def optional_int(value):
-    """Coerce a select value: blank means "none"; anything else must be a whole number."""
-    if value in (None, "", "None"):
-        return None
-    return int(value)
 
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _version(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def grade_choices(blank) -> list[SelectChoice]:

@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, Select
 
+from app.core.form_filters import strip as _strip
 from app.general.org.models import OrgUnit
 from app.school.staff import services
 from app.school.staff.models import StaffStatus
@@ -40,9 +41,6 @@ def _optional_int(value):
         return None
     return int(value)
 
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class EmailRules:
