@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from app.extensions import db as _db
 from app.general.org.models import OrgUnit
@@ -89,3 +90,18 @@ def catalogue(org) -> Catalogue:
         title=make_type("TITLE", "Professional title", validity_years=None, required_for=RequiredFor.NONE),
         teacher_a=teachers[0], teacher_a2=teachers[1], teacher_b=teachers[2],
     )
+
+
+def errors_of(raised) -> dict:
+    """Every field message a service's error carries (one field for a plain DomainError)."""
+    return getattr(raised.value, "errors", None) or {raised.value.field: raised.value.message}
+
+
+@pytest.fixture
+def audit_events(db):
+    """`audit_events(action)`: this test's audit events of `action` (the PostgreSQL race tests commit theirs)."""
+    from app.general.audit.models import AuditEvent
+
+    baseline = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(AuditEvent.seq), 0)))
+    return lambda action: list(_db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == action, AuditEvent.seq > baseline).order_by(AuditEvent.seq)))

@@ -9,34 +9,14 @@ import sqlalchemy as sa
 
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db as _db
-from app.general.audit.models import AuditEvent
 from app.school.credentials import services
 from app.school.credentials.models import Credential
 from app.school.credentials.qualification import is_qualified
 from tests import factories
-from tests.school.credentials.conftest import TODAY, make_credential
+from tests.school.credentials.conftest import TODAY, errors_of, make_credential
 
 SEP1 = date(2026, 9, 1)
 
-
-def _errors(raised) -> dict:
-    return getattr(raised.value, "errors", None) or {raised.value.field: raised.value.message}
-
-
-@pytest.fixture(autouse=True)
-def _audit_baseline(db):
-    """Only this test's audit events count (the PostgreSQL race tests commit theirs)."""
-    global _BASELINE
-    _BASELINE = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(AuditEvent.seq), 0)))
-
-
-_BASELINE = 0
-
-
-def _events(action: str) -> list[AuditEvent]:
-    return list(_db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action,
-                                                                AuditEvent.seq > _BASELINE)
-                                    .order_by(AuditEvent.seq)))
 
 
 def _count() -> int:
@@ -62,9 +42,9 @@ def test_a_blank_expiry_is_computed_from_the_types_validity(catalogue, admin_a):
     assert _record(catalogue, admin_a, credential_type=catalogue.safe, issued_on=SEP1).expires_on == date(2029, 8, 31)
 
 
-def test_recording_is_audited(catalogue, admin_a):
+def test_recording_is_audited(catalogue, admin_a, audit_events):
     credential = _record(catalogue, admin_a, issued_on=SEP1)
-    event = _events("credential.recorded")[-1]
+    event = audit_events("credential.recorded")[-1]
     assert event.subject_id == str(credential.id) and event.actor_id == admin_a.id
     assert event.changes["type"] == "TEACH" and event.changes["expires_on"] == "2031-08-31"
     assert event.changes["staff"] == catalogue.teacher_a.employee_number
@@ -77,7 +57,7 @@ def test_an_explicit_expiry_is_kept(catalogue, admin_a):
 def test_an_expiry_before_the_issue_date_is_refused(catalogue, admin_a):
     with pytest.raises(ValidationFailed) as bad:
         _record(catalogue, admin_a, issued_on="2026-09-01", expires_on="2026-08-31")
-    assert "expires_on" in _errors(bad) and _count() == 0
+    assert "expires_on" in errors_of(bad) and _count() == 0
 
 
 def test_a_one_day_credential_is_accepted(catalogue, admin_a):
@@ -87,7 +67,7 @@ def test_a_one_day_credential_is_accepted(catalogue, admin_a):
 def test_a_type_that_never_expires_refuses_an_expiry_date(catalogue, admin_a):
     with pytest.raises(ValidationFailed) as bad:
         _record(catalogue, admin_a, credential_type=catalogue.title, issued_on=SEP1, expires_on="2031-08-31")
-    assert "does not expire" in _errors(bad)["expires_on"]
+    assert "does not expire" in errors_of(bad)["expires_on"]
     title = _record(catalogue, admin_a, credential_type=catalogue.title, issued_on=SEP1)
     assert title.expires_on is None
 
@@ -103,7 +83,7 @@ def test_a_type_that_never_expires_refuses_an_expiry_date(catalogue, admin_a):
 def test_bad_fields_are_reported_at_the_field(catalogue, admin_a, data, field):
     with pytest.raises(ValidationFailed) as bad:
         _record(catalogue, admin_a, **data)
-    assert field in _errors(bad) and _count() == 0
+    assert field in errors_of(bad) and _count() == 0
 
 
 def test_an_inactive_type_is_refused(catalogue, admin_a):
@@ -148,13 +128,13 @@ def test_a_district_admin_records_for_any_school(catalogue, org):
 # --- corrections --------------------------------------------------------------------------------------------
 
 
-def test_a_correction_is_audited_with_what_changed(catalogue, admin_a):
+def test_a_correction_is_audited_with_what_changed(catalogue, admin_a, audit_events):
     credential = _record(catalogue, admin_a, issued_on=SEP1)
     services.correct_credential(credential, data={"number": "T-2026-002", "issuer": "Education Bureau",
                                                   "issued_on": "2026-09-01", "expires_on": ""},
                                 actor=admin_a, expected_version=credential.version)
     assert credential.number == "T-2026-002"
-    assert _events("credential.corrected")[-1].changes == {"number": ["T-2026-001", "T-2026-002"]}
+    assert audit_events("credential.corrected")[-1].changes == {"number": ["T-2026-001", "T-2026-002"]}
 
 
 def test_a_correction_of_the_issue_date_recomputes_a_blank_expiry(catalogue, admin_a):
@@ -213,16 +193,16 @@ def test_revoking_needs_a_reason(catalogue, admin_a):
     credential = _record(catalogue, admin_a, issued_on=SEP1)
     with pytest.raises(ValidationFailed) as bad:
         services.revoke_credential(credential, reason="  ", actor=admin_a)
-    assert "reason" in _errors(bad) and credential.revoked_at is None
+    assert "reason" in errors_of(bad) and credential.revoked_at is None
 
 
-def test_revoking_twice_is_harmless(catalogue, admin_a):
+def test_revoking_twice_is_harmless(catalogue, admin_a, audit_events):
     credential = _record(catalogue, admin_a, issued_on=SEP1)
     services.revoke_credential(credential, reason="Failed background check", actor=admin_a)
     first = credential.revoked_at
     services.revoke_credential(credential, reason="Pressed again", actor=admin_a)
     assert credential.revoked_at == first and credential.revoked_reason == "Failed background check"
-    events = _events("credential.revoked")
+    events = audit_events("credential.revoked")
     assert len(events) == 1 and events[0].changes == {"reason": "Failed background check"}
 
 

@@ -10,31 +10,10 @@ import sqlalchemy as sa
 
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db as _db
-from app.general.audit.models import AuditEvent
 from app.school.credentials import services
 from app.school.credentials.models import TrainingRecord, TrainingStatus
 from tests import factories
-from tests.school.credentials.conftest import TODAY
-
-
-def _errors(raised) -> dict:
-    return getattr(raised.value, "errors", None) or {raised.value.field: raised.value.message}
-
-
-@pytest.fixture(autouse=True)
-def _audit_baseline(db):
-    """Only this test's audit events count (the PostgreSQL race tests commit theirs)."""
-    global _BASELINE
-    _BASELINE = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(AuditEvent.seq), 0)))
-
-
-_BASELINE = 0
-
-
-def _events(action: str) -> list[AuditEvent]:
-    return list(_db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action,
-                                                                AuditEvent.seq > _BASELINE)
-                                    .order_by(AuditEvent.seq)))
+from tests.school.credentials.conftest import TODAY, errors_of
 
 
 def _count() -> int:
@@ -56,17 +35,17 @@ def admin_a(org):
 # --- entering ---------------------------------------------------------------------------------------------
 
 
-def test_a_teacher_records_their_own_training_and_it_awaits_verification(catalogue):
+def test_a_teacher_records_their_own_training_and_it_awaits_verification(catalogue, audit_events):
     training = _submit(catalogue)
     assert training.status == TrainingStatus.SUBMITTED and training.created_by_id == catalogue.teacher_a.user_id
-    event = _events("training.submitted")[-1]
+    event = audit_events("training.submitted")[-1]
     assert event.actor_id == catalogue.teacher_a.user_id and event.changes["hours"] == "12.0"
 
 
 def test_a_future_date_is_refused_but_today_is_accepted(catalogue):
     with pytest.raises(ValidationFailed) as bad:
         _submit(catalogue, completed_on=(TODAY + timedelta(days=1)).isoformat())
-    assert "completed_on" in _errors(bad) and _count() == 0
+    assert "completed_on" in errors_of(bad) and _count() == 0
     assert _submit(catalogue, completed_on=TODAY).completed_on == TODAY
 
 
@@ -75,7 +54,7 @@ def test_a_future_date_is_refused_but_today_is_accepted(catalogue):
 def test_impossible_hours_are_refused(catalogue, hours):
     with pytest.raises(ValidationFailed) as bad:
         _submit(catalogue, hours=hours)
-    assert "hours" in _errors(bad) and _count() == 0
+    assert "hours" in errors_of(bad) and _count() == 0
 
 
 @pytest.mark.parametrize(("hours", "stored"), [("7.5", "7.5"), ("7,5", "7.5"), (" 12 ", "12.0"), ("1000", "1000.0"),
@@ -89,7 +68,7 @@ def test_hours_are_kept_as_decimals_with_one_place(catalogue, hours, stored):
 def test_provider_and_topic_are_required(catalogue):
     with pytest.raises(ValidationFailed) as bad:
         _submit(catalogue, provider=" ", topic="")
-    assert {"provider", "topic"} <= set(_errors(bad))
+    assert {"provider", "topic"} <= set(errors_of(bad))
 
 
 def test_a_teacher_cannot_record_training_for_a_colleague(catalogue):
@@ -106,12 +85,12 @@ def test_an_admin_records_training_for_a_teacher_of_their_school_only(catalogue,
 # --- verification ---------------------------------------------------------------------------------------
 
 
-def test_an_admin_verifies_and_the_reviewer_is_recorded(catalogue, admin_a):
+def test_an_admin_verifies_and_the_reviewer_is_recorded(catalogue, admin_a, audit_events):
     training = _submit(catalogue)
     services.verify_training(training, actor=admin_a, expected_version=training.version)
     assert training.status == TrainingStatus.VERIFIED and training.reviewed_by_id == admin_a.id
     assert training.reviewed_at is not None
-    assert _events("training.verified")[-1].changes == {"hours": "12.0"}
+    assert audit_events("training.verified")[-1].changes == {"hours": "12.0"}
 
 
 def test_the_head_of_the_school_verifies(catalogue, org):
@@ -151,28 +130,28 @@ def test_an_admin_who_is_also_the_trainee_cannot_verify_their_own_training(catal
     assert training.status == TrainingStatus.SUBMITTED
 
 
-def test_verifying_twice_is_harmless(catalogue, admin_a):
+def test_verifying_twice_is_harmless(catalogue, admin_a, audit_events):
     training = _submit(catalogue)
     services.verify_training(training, actor=admin_a)
     services.verify_training(training, actor=admin_a)
-    assert training.status == TrainingStatus.VERIFIED and len(_events("training.verified")) == 1
+    assert training.status == TrainingStatus.VERIFIED and len(audit_events("training.verified")) == 1
 
 
-def test_rejecting_needs_a_reason_the_teacher_sees(catalogue, admin_a):
+def test_rejecting_needs_a_reason_the_teacher_sees(catalogue, admin_a, audit_events):
     training = _submit(catalogue)
     with pytest.raises(ValidationFailed) as bad:
         services.reject_training(training, reason=" ", actor=admin_a)
-    assert "reason" in _errors(bad) and training.status == TrainingStatus.SUBMITTED
+    assert "reason" in errors_of(bad) and training.status == TrainingStatus.SUBMITTED
     services.reject_training(training, reason="No certificate of attendance", actor=admin_a)
     assert training.status == TrainingStatus.REJECTED and training.rejection_reason == "No certificate of attendance"
-    assert _events("training.rejected")[-1].changes == {"hours": "12.0", "reason": "No certificate of attendance"}
+    assert audit_events("training.rejected")[-1].changes == {"hours": "12.0", "reason": "No certificate of attendance"}
 
 
-def test_rejecting_twice_is_harmless(catalogue, admin_a):
+def test_rejecting_twice_is_harmless(catalogue, admin_a, audit_events):
     training = _submit(catalogue)
     services.reject_training(training, reason="Duplicate", actor=admin_a)
     services.reject_training(training, reason="Duplicate again", actor=admin_a)
-    assert training.rejection_reason == "Duplicate" and len(_events("training.rejected")) == 1
+    assert training.rejection_reason == "Duplicate" and len(audit_events("training.rejected")) == 1
 
 
 def test_a_decided_record_cannot_be_decided_the_other_way(catalogue, admin_a):

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db as _db
-from app.general.audit.models import AuditEvent
 from app.school.credentials import services
 from app.school.credentials.models import CredentialType
 from tests import factories
+from tests.school.credentials.conftest import errors_of
 
 
 def _data(**overrides) -> dict:
@@ -22,38 +22,19 @@ def _data(**overrides) -> dict:
     return data | overrides
 
 
-def _errors(raised) -> dict:
-    return getattr(raised.value, "errors", None) or {raised.value.field: raised.value.message}
-
-
-@pytest.fixture(autouse=True)
-def _audit_baseline(db):
-    """Only this test's audit events count (the PostgreSQL race tests commit theirs)."""
-    global _BASELINE
-    _BASELINE = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(AuditEvent.seq), 0)))
-
-
-_BASELINE = 0
-
-
-def _events(action: str) -> list[AuditEvent]:
-    return list(_db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action,
-                                                                AuditEvent.seq > _BASELINE)
-                                    .order_by(AuditEvent.seq)))
-
 
 @pytest.fixture
 def district_admin(org):
     return factories.make_user("admin", unit=org.district, password=None)
 
 
-def test_a_district_admin_creates_a_type_with_clean_values(district_admin):
+def test_a_district_admin_creates_a_type_with_clean_values(district_admin, audit_events):
     math = factories.make_subject("MATH", "Maths")
     created = services.save_type(None, data=_data(), subject_ids=[str(math.id)], actor=district_admin)
     assert (created.code, created.validity_years, created.reminder_offsets) == ("TEACH", 5, "90,30,7")
     assert created.renewal_hours == Decimal("360.0") and isinstance(created.renewal_hours, Decimal)
     assert [s.code for s in created.subjects] == ["MATH"]
-    event = _events("credential_type.created")[-1]
+    event = audit_events("credential_type.created")[-1]
     assert event.subject_id == str(created.id) and event.actor_id == district_admin.id
     assert event.changes["code"] == "TEACH" and event.changes["subjects"] == ["MATH"]
 
@@ -86,7 +67,7 @@ def test_a_district_admin_creates_a_type_with_clean_values(district_admin):
 def test_bad_fields_are_reported_at_the_field(district_admin, overrides, field):
     with pytest.raises(ValidationFailed) as bad:
         services.save_type(None, data=_data(**overrides), actor=district_admin)
-    assert field in _errors(bad)
+    assert field in errors_of(bad)
     assert _db.session.scalar(sa.select(sa.func.count()).select_from(CredentialType)) == 0
 
 
@@ -94,7 +75,7 @@ def test_every_bad_field_is_reported_at_once(district_admin):
     with pytest.raises(ValidationFailed) as bad:
         services.save_type(None, data=_data(code="?", name="", reminder_offsets="90,x", grade_min="9",
                                             grade_max="7"), actor=district_admin)
-    assert {"code", "name", "reminder_offsets", "grade_max"} <= set(_errors(bad))
+    assert {"code", "name", "reminder_offsets", "grade_max"} <= set(errors_of(bad))
 
 
 def test_offsets_are_cleaned_to_distinct_days_largest_first():
@@ -133,13 +114,13 @@ def test_the_system_may_configure_types(org):
     assert services.save_type(None, data=_data(), actor="system").code == "TEACH"
 
 
-def test_a_change_is_audited_with_before_and_after(district_admin):
+def test_a_change_is_audited_with_before_and_after(district_admin, audit_events):
     math = factories.make_subject("MATH", "Maths")
     teach = services.save_type(None, data=_data(), subject_ids=[math.id], actor=district_admin)
     services.save_type(teach, data=_data(grace_days="30", renewal_hours="240"), subject_ids=[],
                        actor=district_admin, expected_version=teach.version)
     assert teach.grace_days == 30 and teach.renewal_hours == Decimal("240") and teach.subjects == []
-    changes = _events("credential_type.updated")[-1].changes
+    changes = audit_events("credential_type.updated")[-1].changes
     assert changes == {"grace_days": [0, 30], "renewal_hours": ["360.0", "240.0"], "subjects": [["MATH"], []]}
 
 
