@@ -71,6 +71,14 @@ def concat(*parts) -> sa.ColumnElement[str]:
     return expression
 
 
+def install_guards(table: sa.Table, pg: str, sqlite: tuple[str, ...]) -> None:
+    """Give create_all() (the tests) the database triggers a migration installs: `pg` (one script) on PostgreSQL,
+    each statement of `sqlite` on SQLite."""
+    sa.event.listen(table, "after_create", sa.DDL(pg.replace("%", "%%")).execute_if(dialect="postgresql"))
+    for statement in sqlite:
+        sa.event.listen(table, "after_create", sa.DDL(statement).execute_if(dialect="sqlite"))
+
+
 def postgresql_only(index: sa.Index) -> sa.Index:
     """Mark an index that only PostgreSQL builds (an expression index for a sort, a trigram index for a search):
     `create_all` skips it elsewhere, and `include_in_comparison` leaves it out of other dialects' schema checks."""

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.errors import Conflict
-from app.core.models import utcnow
+from app.core.models import install_guards, utcnow
 from app.extensions import db
 from app.general.auth.models import User
 from app.general.org.models import OrgUnit
@@ -375,11 +375,5 @@ SQLITE_CONTRACT_GUARDS = (
 )
 
 
-def _install(table: sa.Table, pg: str, sqlite: tuple[str, ...]) -> None:
-    sa.event.listen(table, "after_create", sa.DDL(pg.replace("%", "%%")).execute_if(dialect="postgresql"))
-    for statement in sqlite:
-        sa.event.listen(table, "after_create", sa.DDL(statement).execute_if(dialect="sqlite"))
-
-
-_install(Contract.__table__, PG_CONTRACT_GUARD, SQLITE_CONTRACT_GUARDS)
-_install(Signature.__table__, PG_SIGNATURE_GUARD, SQLITE_SIGNATURE_GUARDS)
+install_guards(Contract.__table__, PG_CONTRACT_GUARD, SQLITE_CONTRACT_GUARDS)
+install_guards(Signature.__table__, PG_SIGNATURE_GUARD, SQLITE_SIGNATURE_GUARDS)
