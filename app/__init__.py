@@ -95,6 +95,7 @@ BLUEPRINTS = (
     "app.school.staff.views",
     "app.school.classes.views",
     "app.school.credentials.views",
+    "app.school.teaching.views",
     "app.school.imports_views",
 )
 

@@ -68,6 +68,16 @@ GRANTS: dict[str, frozenset[Role]] = {
     "credentials.renew": frozenset({A, T}),
     "training.submit": frozenset({A, T}),
     "compliance.view": frozenset({A, H}),
+    # teaching hours and pay (issue 5); a teacher reaches only their own hours, timetable and pay lines
+    "teaching.view": frozenset({A, H}),
+    "teaching.manage": frozenset({A}),
+    "teaching.view_own": frozenset({T}),
+    "pay.view": frozenset({A, H}),
+    "pay.manage": frozenset({A}),
+    "pay.approve": frozenset({H}),
+    "pay.view_own": frozenset({T}),
+    "bonus.propose": frozenset({A, H}),
+    "bonus.decide": frozenset({H}),
 }
 
 

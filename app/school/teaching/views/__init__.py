@@ -1,0 +1,17 @@
+"""The teaching pages: terms and closures, the timetable, the lesson ledger and covers, hours, pay schemes and
+bonuses, pay runs, and the teacher's own hours and pay statements."""
+from flask import Blueprint
+
+bp = Blueprint("teaching", __name__, url_prefix="/teaching")
+# Navigation (each registered by the module that defines the page): "Teaching" → teaching.index (calendar.py),
+# "Pay" → teaching.pay_runs (pay.py), "My hours" → teaching.my_hours (hours.py), "My pay" → teaching.my_pay (pay.py).
+
+from app.school.teaching.views import (  # noqa: E402,F401  (each module adds its routes to bp)
+    calendar,
+    covers,
+    hours,
+    ledger,
+    pay,
+    schemes,
+    timetable,
+)

@@ -1,0 +1,2 @@
+"""(being written)"""
+from app.school.teaching.views import bp  # noqa: F401
