@@ -1,0 +1,412 @@
+"""The lesson ledger: generated from timetable × term calendar, then adjusted (cover, cancellation, added
+lessons), each change audited.
+
+Generation is set-based and idempotent: UNIQUE(slot, day) means a second run adds nothing; lessons of a
+closed day or a removed slot go, unless someone adjusted them or their month's pay is locked; a slot whose
+teacher changed moves its untouched lessons from `from_day` on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from app.core.errors import Conflict, InvalidTransition, NotAllowed
+from app.core.imports.bulk import among, insert_many
+from app.core.models import utcnow
+from app.extensions import db
+from app.general.audit.services import record
+from app.school.classes.models import SchoolClass, Subject
+from app.school.staff.models import StaffMember, StaffStatus
+from app.school.teaching.calendar import first_of_month, school_days
+from app.school.teaching.models import (
+    ADDED_KINDS,
+    Absence,
+    Lesson,
+    LessonKind,
+    PayRun,
+    PayRunStatus,
+    Term,
+    TimetableSlot,
+)
+from app.school.teaching.services.common import (
+    actor_id,
+    check_reach,
+    clean_decimal,
+    clean_int,
+    clean_optional_text,
+    clean_text,
+    guarded_flush,
+    lock,
+    raise_if,
+)
+
+REASON_MAX = 300
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    added: int
+    removed: int
+    moved: int
+    kept: int  # lessons already there and left as they were
+    skipped_locked_months: tuple[str, ...] = ()
+
+
+def _locked_months(school_id: int) -> set[date]:
+    return set(db.session.scalars(sa.select(PayRun.month).where(
+        PayRun.school_id == school_id, PayRun.status == PayRunStatus.LOCKED)))
+
+
+def term_of(school_id: int, day: date) -> Term | None:
+    """The school's term that `day` falls in."""
+    return db.session.scalar(sa.select(Term).where(Term.school_id == school_id, Term.starts_on <= day,
+                                                   Term.ends_on >= day))
+
+
+def generate_term(term: Term, actor: Any, *, from_day: date | None = None) -> GenerationResult:
+    """Bring the term's ledger in line with its timetable and calendar (the caller commits).
+
+    Adds every missing lesson (past days too: a term generated late is complete); removes untouched regular
+    lessons that no longer belong (a closure added, a slot gone); gives untouched lessons from `from_day` on
+    (default: the term's start) to the slot's current teacher. Months whose pay is locked are left alone.
+    """
+    check_reach(actor, "teaching.manage", term)
+    lock(Term, term)
+    locked = _locked_months(term.school_id)
+    days = [d for d in school_days(term.starts_on, term.ends_on, term.closures)
+            if first_of_month(d.day) not in locked]
+    slots = db.session.execute(sa.select(TimetableSlot.id, TimetableSlot.weekday, TimetableSlot.period,
+                                         TimetableSlot.class_id, TimetableSlot.subject_id, TimetableSlot.staff_id)
+                               .where(TimetableSlot.term_id == term.id)).all()
+    by_weekday: dict[int, list] = {}
+    for slot in slots:
+        by_weekday.setdefault(slot.weekday, []).append(slot)
+    planned = {(slot.id, d.day): slot for d in days for slot in by_weekday.get(d.weekday, ())}
+
+    existing = db.session.execute(
+        sa.select(Lesson.id, Lesson.slot_id, Lesson.day, Lesson.kind, Lesson.adjusted_at, Lesson.taught_by_id)
+        .where(Lesson.term_id == term.id, Lesson.slot_id.is_not(None))).all()
+    have = {(row.slot_id, row.day) for row in existing}
+    untouched = [row for row in existing if row.kind == LessonKind.REGULAR and row.adjusted_at is None
+                 and first_of_month(row.day) not in locked]
+    remove_ids = [row.id for row in untouched if (row.slot_id, row.day) not in planned]
+    start = max(from_day or term.starts_on, term.starts_on)
+    moves = [{"id": row.id, "staff": planned[(row.slot_id, row.day)].staff_id} for row in untouched
+             if (row.slot_id, row.day) in planned and row.day >= start
+             and row.taught_by_id != planned[(row.slot_id, row.day)].staff_id]
+    if remove_ids:
+        for condition in among(Lesson.id, remove_ids):
+            db.session.execute(sa.delete(Lesson).where(condition))
+    for move in moves:
+        db.session.execute(sa.update(Lesson).where(Lesson.id == move["id"]).values(
+            taught_by_id=move["staff"], scheduled_staff_id=move["staff"], version=Lesson.version + 1))
+    stamp = utcnow()
+    rows = [{"school_id": term.school_id, "term_id": term.id, "slot_id": slot.id, "day": day,
+             "period": slot.period, "class_id": slot.class_id, "subject_id": slot.subject_id,
+             "scheduled_staff_id": slot.staff_id, "taught_by_id": slot.staff_id, "kind": LessonKind.REGULAR.value,
+             "periods": Decimal("1"), "created_at": stamp, "version": 1}
+            for (slot_id, day), slot in planned.items() if (slot_id, day) not in have]
+    _insert_free(rows)
+    term.generated_at = stamp
+    skipped = tuple(sorted(m.strftime("%Y-%m") for m in locked if term.starts_on.replace(day=1) <= m <= term.ends_on))
+    result = GenerationResult(added=len(rows), removed=len(remove_ids), moved=len(moves),
+                              kept=len(have) - len(remove_ids), skipped_locked_months=skipped)
+    record("teaching.lessons_generated", subject=term, actor=actor,
+           changes={"added": result.added, "removed": result.removed, "moved": result.moved,
+                    "kept": result.kept, "locked_months": list(result.skipped_locked_months)})
+    db.session.flush()
+    return result
+
+
+def _insert_free(rows: list[dict]) -> None:
+    """Insert generated lessons, leaving out any whose teacher or class already has a lesson in that period
+    (an extra lesson or a cover recorded before the slot existed): the ledger never double-books."""
+    if not rows:
+        return
+    busy_teacher = set(db.session.execute(
+        sa.select(Lesson.taught_by_id, Lesson.day, Lesson.period).where(
+            Lesson.school_id == rows[0]["school_id"], Lesson.taught_by_id.is_not(None),
+            Lesson.day >= min(r["day"] for r in rows), Lesson.day <= max(r["day"] for r in rows))).all())
+    busy_class = set(db.session.execute(
+        sa.select(Lesson.class_id, Lesson.day, Lesson.period).where(
+            Lesson.school_id == rows[0]["school_id"], Lesson.class_id.is_not(None),
+            Lesson.kind != LessonKind.CANCELLED,
+            Lesson.day >= min(r["day"] for r in rows), Lesson.day <= max(r["day"] for r in rows))).all())
+    free = [r for r in rows if (r["taught_by_id"], r["day"], r["period"]) not in busy_teacher
+            and (r["class_id"], r["day"], r["period"]) not in busy_class]
+    insert_many(Lesson.__table__, free)
+
+
+def move_future_lessons(slot_ids: list[int], new_staff_id: int, from_day: date, actor: Any) -> int:
+    """Give the untouched lessons of these slots from `from_day` on to another teacher (a reassignment); covers
+    and other adjusted lessons stay as recorded. Returns how many moved."""
+    if not slot_ids:
+        return 0
+    moved = 0
+    for condition in among(Lesson.slot_id, slot_ids):
+        moved += db.session.execute(
+            sa.update(Lesson).where(condition, Lesson.day >= from_day, Lesson.kind == LessonKind.REGULAR,
+                                    Lesson.adjusted_at.is_(None))
+            .values(taught_by_id=new_staff_id, scheduled_staff_id=new_staff_id, version=Lesson.version + 1)
+            .execution_options(synchronize_session=False)).rowcount
+    record("teaching.lessons_moved", subject_type="staff", subject_id=new_staff_id, actor=actor,
+           changes={"slots": sorted(slot_ids), "from": from_day.isoformat(), "lessons": moved})
+    return moved
+
+
+# --- adjustments ------------------------------------------------------------------------------------------
+
+
+def _clean_reason(reason: Any) -> str:
+    text, problem = clean_text(reason, missing=_("Give the reason for the change."), maximum=REASON_MAX)
+    raise_if({"reason": problem})
+    return text
+
+
+def _teacher_problem(staff: StaffMember | None, lesson_school_id: int, day: date) -> str | None:
+    if staff is None:
+        return _("Choose the teacher.")
+    if staff.school_id != lesson_school_id:
+        return _("%(name)s does not work at this school.", name=staff.full_name)
+    if staff.status == StaffStatus.DEPARTED or (staff.departed_on is not None and staff.departed_on < day):
+        return _("%(name)s has left the school.", name=staff.full_name)
+    return None
+
+
+def _busy_problem(staff: StaffMember, day: date, period: int, except_id: int | None = None) -> str | None:
+    """Why `staff` cannot take a lesson in this period (another lesson, or away), or None."""
+    clash = db.session.scalar(sa.select(Lesson).where(
+        Lesson.taught_by_id == staff.id, Lesson.day == day, Lesson.period == period,
+        Lesson.id != (except_id or 0)))
+    if clash is not None:
+        where = clash.school_class.name if clash.school_class else str(kind_labels().get(clash.kind, clash.kind))
+        return _("%(name)s already has a lesson in period %(period)d that day (%(where)s).",
+                 name=staff.full_name, period=period, where=where)
+    if away(staff.id, day, period):
+        return _("%(name)s is recorded as absent in period %(period)d that day.", name=staff.full_name, period=period)
+    return None
+
+
+def away(staff_id: int, day: date, period: int) -> bool:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Absence).where(
+        Absence.staff_id == staff_id, Absence.day == day, Absence.first_period <= period,
+        Absence.last_period >= period)) > 0
+
+
+def _touch(lesson: Lesson, actor: Any, reason: str | None) -> None:
+    lesson.reason = reason
+    lesson.adjusted_by_id = actor_id(actor)
+    lesson.adjusted_at = utcnow()
+
+
+def _unique_conflicts() -> dict[str, Conflict]:
+    busy = Conflict(_("That teacher or class was given another lesson in this period at the same time. Nothing "
+                      "was saved: reload the page and choose again."))
+    return {"uq_lessons_teacher_time": busy, "uq_lessons_class_time": busy, "lessons.taught_by_id": busy,
+            "lessons.class_id": busy}
+
+
+def assign_cover(lesson: Lesson, covering: StaffMember, reason: Any, actor: Any,
+                 expected_version: int | None = None) -> Lesson:
+    """The lesson is taught by `covering` instead of the scheduled teacher (the ledger credits `covering`), who
+    is told through the outbox. Pressing twice changes nothing."""
+    check_reach(actor, "teaching.manage", lesson)
+    if lesson.kind == LessonKind.COVER and lesson.taught_by_id == covering.id:
+        return lesson
+    lock(Lesson, lesson, expected_version)
+    if lesson.kind not in (LessonKind.REGULAR, LessonKind.COVER, LessonKind.CANCELLED) or lesson.slot_id is None:
+        raise InvalidTransition(_("Only a timetabled lesson can be covered."))
+    text = _clean_reason(reason)
+    problem = _teacher_problem(covering, lesson.school_id, lesson.day)
+    if problem is None and covering.id == lesson.scheduled_staff_id:
+        problem = _("Choose a colleague: %(name)s is the scheduled teacher.", name=covering.full_name)
+    problem = problem or _busy_problem(covering, lesson.day, lesson.period, except_id=lesson.id)
+    raise_if({"staff_id": problem})
+    before = {"kind": lesson.kind, "taught_by": lesson.taught_by_id}
+    lesson.kind = LessonKind.COVER
+    lesson.taught_by_id = covering.id
+    lesson.taught_by = covering
+    _touch(lesson, actor, text)
+    guarded_flush(_unique_conflicts())
+    record("teaching.lesson_covered", subject=lesson, actor=actor,
+           changes={"before": before, "taught_by": covering.id, "reason": text, "day": lesson.day.isoformat(),
+                    "period": lesson.period})
+    _tell_cover(lesson, covering)
+    return lesson
+
+
+def _tell_cover(lesson: Lesson, covering: StaffMember) -> None:
+    from app.general.contracts.services.common import link
+    from app.general.notifications.services import notify_user
+
+    if covering.user is None or not covering.user.is_active:
+        return
+    notify_user(covering.user, template="teaching/messages/cover_assigned",
+                key=f"lesson:{lesson.id}:cover:{covering.id}:v{lesson.version}",
+                context={"day": lesson.day, "period": lesson.period,
+                         "class_name": lesson.school_class.name if lesson.school_class else "",
+                         "subject": lesson.subject.name if lesson.subject else "",
+                         "absent_name": lesson.scheduled_staff.full_name if lesson.scheduled_staff else "",
+                         "link": link("teaching.my_hours")})
+
+
+def cancel_lesson(lesson: Lesson, reason: Any, actor: Any, expected_version: int | None = None) -> Lesson:
+    """The lesson did not take place: it counts for nobody. Pressing twice changes nothing."""
+    check_reach(actor, "teaching.manage", lesson)
+    if lesson.kind == LessonKind.CANCELLED:
+        return lesson
+    lock(Lesson, lesson, expected_version)
+    text = _clean_reason(reason)
+    before = {"kind": lesson.kind, "taught_by": lesson.taught_by_id}
+    lesson.kind = LessonKind.CANCELLED
+    lesson.taught_by_id = None
+    lesson.taught_by = None
+    _touch(lesson, actor, text)
+    guarded_flush(_unique_conflicts())
+    record("teaching.lesson_cancelled", subject=lesson, actor=actor,
+           changes={"before": before, "reason": text, "day": lesson.day.isoformat(), "period": lesson.period})
+    return lesson
+
+
+def restore_lesson(lesson: Lesson, actor: Any, expected_version: int | None = None) -> Lesson:
+    """Undo a cover or a cancellation: the scheduled teacher teaches it again (if free)."""
+    check_reach(actor, "teaching.manage", lesson)
+    if lesson.kind == LessonKind.REGULAR:
+        return lesson
+    if lesson.slot_id is None:
+        raise InvalidTransition(_("An added lesson cannot be restored; remove it instead."))
+    lock(Lesson, lesson, expected_version)
+    scheduled = lesson.scheduled_staff
+    problem = _busy_problem(scheduled, lesson.day, lesson.period, except_id=lesson.id) if scheduled else None
+    if problem:
+        raise Conflict(problem)
+    before = {"kind": lesson.kind, "taught_by": lesson.taught_by_id, "reason": lesson.reason}
+    lesson.kind = LessonKind.REGULAR
+    lesson.taught_by_id = lesson.scheduled_staff_id
+    lesson.taught_by = scheduled
+    _touch(lesson, actor, None)
+    guarded_flush(_unique_conflicts())
+    record("teaching.lesson_restored", subject=lesson, actor=actor, changes={"before": before})
+    return lesson
+
+
+def add_lesson(*, school_id: int, kind: str, day: Any, period: Any, staff: StaffMember | None,
+               school_class: SchoolClass | None, subject: Subject | None, periods: Any, reason: Any,
+               actor: Any) -> Lesson:
+    """Record an extra lesson, an open class, an invigilation or homeroom duties. A second identical
+    submission returns the first."""
+    from app.school.teaching.services.common import clean_date
+
+    if kind not in {k.value for k in ADDED_KINDS}:
+        raise_if({"kind": _("Choose what kind of lesson this is.")})
+    day, day_problem = clean_date(day, missing=_("Enter the date."))
+    period, period_problem = clean_int(period, low=1, high=12, message=_("Enter a period from 1 to 12."))
+    count, count_problem = clean_decimal(periods, low=Decimal("0"), high=Decimal("12"), places=1,
+                                         low_inclusive=False, message=_("Enter the periods it counts for, such as 1 "
+                                                                        "or 1.5."))
+    text, reason_problem = clean_optional_text(reason, REASON_MAX)
+    term = term_of(school_id, day) if day else None
+    errors = {"day": day_problem or (None if term else _("No term of this school includes that date.")),
+              "period": period_problem, "periods": count_problem, "reason": reason_problem,
+              "staff_id": _teacher_problem(staff, school_id, day) if day else None}
+    if kind in (LessonKind.EXTRA, LessonKind.OPEN_CLASS) and school_class is None:
+        errors["class_id"] = _("Choose the class.")
+    if school_class is not None and school_class.school_id != school_id:
+        errors["class_id"] = _("That class belongs to another school.")
+    raise_if(errors)
+    lesson = Lesson(school_id=school_id, term_id=term.id, day=day, period=period, kind=kind,
+                    class_id=school_class.id if school_class else None, subject_id=subject.id if subject else None,
+                    scheduled_staff_id=staff.id, taught_by_id=staff.id, periods=count, reason=text,
+                    adjusted_by_id=actor_id(actor), adjusted_at=utcnow())
+    lesson.school = term.school
+    check_reach(actor, "teaching.manage", lesson)
+    same = db.session.scalar(sa.select(Lesson).where(
+        Lesson.taught_by_id == staff.id, Lesson.day == day, Lesson.period == period, Lesson.kind == kind,
+        Lesson.class_id.is_(None) if school_class is None else Lesson.class_id == school_class.id))
+    if same is not None:
+        return same  # the same thing submitted twice
+    raise_if({"period": _busy_problem(staff, day, period)})
+    if school_class is not None:
+        taken = db.session.scalar(sa.select(Lesson).where(Lesson.class_id == school_class.id, Lesson.day == day,
+                                                          Lesson.period == period,
+                                                          Lesson.kind != LessonKind.CANCELLED))
+        if taken is not None:
+            raise_if({"period": _("%(class_name)s already has a lesson in period %(period)d that day.",
+                                  class_name=school_class.name, period=period)})
+    db.session.add(lesson)
+    guarded_flush(_unique_conflicts())
+    record("teaching.lesson_added", subject=lesson, actor=actor,
+           changes={"kind": kind, "staff": staff.id, "day": day.isoformat(), "period": period,
+                    "class": lesson.class_id, "periods": str(count), "reason": text})
+    return lesson
+
+
+def remove_added_lesson(lesson: Lesson, actor: Any, expected_version: int | None = None) -> None:
+    """Take back an added lesson recorded by mistake (a timetabled one is cancelled instead)."""
+    check_reach(actor, "teaching.manage", lesson)
+    if lesson.slot_id is not None:
+        raise InvalidTransition(_("A timetabled lesson is cancelled, not removed."))
+    lock(Lesson, lesson, expected_version)
+    record("teaching.lesson_removed", subject=lesson, actor=actor,
+           changes={"kind": lesson.kind, "staff": lesson.taught_by_id, "day": lesson.day.isoformat(),
+                    "period": lesson.period})
+    db.session.delete(lesson)
+    guarded_flush()
+
+
+# --- absences ----------------------------------------------------------------------------------------
+
+
+def record_absence(staff: StaffMember, day: Any, first_period: Any, last_period: Any, reason: Any,
+                   actor: Any) -> Absence:
+    """A teacher is away (all day or some periods); their lessons then wait on the cover screen. Recording
+    the same day again updates the periods and reason."""
+    from app.school.teaching.services.common import clean_date
+
+    check_reach(actor, "teaching.manage", staff)
+    day, day_problem = clean_date(day, missing=_("Enter the date."))
+    first, first_problem = clean_int(first_period or 1, low=1, high=12, message=_("Enter a period from 1 to 12."))
+    last, last_problem = clean_int(last_period or 12, low=1, high=12, message=_("Enter a period from 1 to 12."))
+    if not (first_problem or last_problem) and first > last:
+        last_problem = _("The last period cannot come before the first.")
+    text, reason_problem = clean_text(reason, missing=_("Give the reason for the absence."), maximum=REASON_MAX)
+    raise_if({"day": day_problem, "first_period": first_problem, "last_period": last_problem,
+              "reason": reason_problem})
+    if staff.status == StaffStatus.DEPARTED:
+        raise NotAllowed(_("%(name)s has left the school.", name=staff.full_name))
+    absence = db.session.scalar(sa.select(Absence).where(Absence.staff_id == staff.id, Absence.day == day))
+    if absence is not None and (absence.first_period, absence.last_period, absence.reason) == (first, last, text):
+        return absence
+    action = "teaching.absence_changed" if absence else "teaching.absence_recorded"
+    if absence is None:
+        absence = Absence(staff_id=staff.id, day=day)
+        absence.staff = staff
+        db.session.add(absence)
+    absence.first_period, absence.last_period, absence.reason = first, last, text
+    absence.recorded_by_id = actor_id(actor)
+    guarded_flush({"absences": Conflict(_("This absence was recorded by someone else at the same time. Reload "
+                                          "the page."))})
+    record(action, subject=absence, actor=actor,
+           changes={"staff": staff.id, "day": day.isoformat(), "periods": [first, last]})
+    return absence
+
+
+def remove_absence(absence: Absence, actor: Any) -> None:
+    """The teacher came in after all; lessons already covered stay covered until restored."""
+    check_reach(actor, "teaching.manage", absence)
+    record("teaching.absence_removed", subject=absence, actor=actor,
+           changes={"staff": absence.staff_id, "day": absence.day.isoformat()})
+    db.session.delete(absence)
+    db.session.flush()
+
+
+def kind_labels() -> dict[str, str]:
+    """The label of each lesson kind, in the current language."""
+    return {LessonKind.REGULAR: _("Regular"), LessonKind.COVER: _("Cover"), LessonKind.CANCELLED: _("Cancelled"),
+            LessonKind.EXTRA: _("Extra lesson"), LessonKind.OPEN_CLASS: _("Open class"),
+            LessonKind.INVIGILATION: _("Invigilation"), LessonKind.HOMEROOM: _("Homeroom duties")}
