@@ -1,0 +1,127 @@
+"""What a month's pay calculation reads, loaded set-based into the frames `engine.calculate` takes.
+
+The lesson rows are the bulk (a district month is ~700,000): on PostgreSQL they stream through COPY straight
+into pandas' CSV parser, with the day of month and periods × 10 computed by the database, so no Python object is
+made per row.
+"""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pandas as pd
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.school.classes.models import Assignment, AssignmentRole, Enrollment, SchoolClass
+from app.school.staff.models import StaffMember
+from app.school.teaching.calendar import month_bounds
+from app.school.teaching.engine import MonthInputs, SchemeInfo
+from app.school.teaching.models import AwardStatus, BonusAward, BonusType, LessonKind, PayScheme
+
+LESSON_COLUMNS = ["staff_id", "school_id", "dom", "kind", "tenths", "class_id"]
+
+
+def _ids(values) -> str:
+    return ", ".join(str(int(v)) for v in values)  # integers only: safe to inline
+
+
+def lesson_sql(dialect: str, school_ids: list[int], first: date, last: date, staff_id: int | None = None) -> str:
+    """The month's taught lessons of these schools (one teacher's, if given); ints and dates are inlined as
+    literals so that the same text serves COPY, which takes no parameters."""
+    if dialect == "postgresql":
+        dom, tenths = "EXTRACT(DAY FROM day)::int", "(periods * 10)::int"
+    else:
+        dom, tenths = "CAST(strftime('%d', day) AS INTEGER)", "CAST(ROUND(periods * 10) AS INTEGER)"
+    who = f" AND taught_by_id = {int(staff_id)}" if staff_id is not None else ""
+    return (f"SELECT taught_by_id, school_id, {dom}, kind, {tenths}, COALESCE(class_id, -1) FROM lessons "  # noqa: S608
+            f"WHERE school_id IN ({_ids(school_ids)}) AND day >= '{first.isoformat()}' "
+            f"AND day <= '{last.isoformat()}' AND kind <> '{LessonKind.CANCELLED.value}'{who}")
+
+
+def read_lessons(school_ids: list[int], first: date, last: date, staff_id: int | None = None) -> pd.DataFrame:
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    sql = lesson_sql(dialect, school_ids, first, last, staff_id)
+    dtypes = {"staff_id": "int64", "school_id": "int64", "dom": "int64", "kind": "category", "tenths": "int64",
+              "class_id": "int64"}
+    if dialect == "postgresql":
+        buffer = io.BytesIO()
+        with connection.connection.driver_connection.cursor() as cursor, \
+                cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+            for block in copy:
+                buffer.write(block)
+        buffer.seek(0)
+        if not buffer.getbuffer().nbytes:
+            return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in dtypes.items()})
+        return pd.read_csv(buffer, header=None, names=LESSON_COLUMNS, dtype=dtypes, engine="c")
+    rows = connection.exec_driver_sql(sql).all()
+    frame = pd.DataFrame.from_records(rows, columns=LESSON_COLUMNS)
+    return frame.astype(dtypes) if len(frame) else pd.DataFrame(
+        {name: pd.Series(dtype=kind) for name, kind in dtypes.items()})
+
+
+def scheme_infos(school_ids: list[int], last: date) -> list[SchemeInfo]:
+    schemes = db.session.scalars(sa.select(PayScheme).where(PayScheme.school_id.in_(school_ids),
+                                                            PayScheme.effective_from <= last))
+    return [SchemeInfo(s.id, s.school_id, s.name, s.effective_from, s.standard_monthly_periods, s.overtime_rate,
+                       s.homeroom_allowance, {r.kind: r.rate for r in s.rates},
+                       tuple((m.basis, m.low, m.high, m.factor) for m in s.multipliers)) for s in schemes]
+
+
+def _class_facts(class_ids: set[int], on: date) -> dict[int, tuple[int | None, int | None]]:
+    """(students enrolled on `on`, grade) of each class."""
+    if not class_ids:
+        return {}
+    grades = dict(db.session.execute(sa.select(SchoolClass.id, SchoolClass.grade)
+                                     .where(SchoolClass.id.in_(class_ids))).all())
+    sizes = dict(db.session.execute(
+        sa.select(Enrollment.class_id, sa.func.count()).where(
+            Enrollment.class_id.in_(class_ids), Enrollment.starts_on <= on,
+            sa.or_(Enrollment.ends_on.is_(None), Enrollment.ends_on >= on))
+        .group_by(Enrollment.class_id)).all())
+    return {cid: (sizes.get(cid, 0), grades.get(cid)) for cid in class_ids}
+
+
+def _dom(day: date, first: date, last: date) -> int:
+    return min(max(day, first), last).day
+
+
+def load_month(school_ids: list[int], month: date, *, staff_id: int | None = None,
+               last_day: date | None = None) -> MonthInputs:
+    """Everything the month's pay of these schools needs (one teacher's only, if `staff_id`; employment cut at
+    `last_day`, if given: the departure flow's final month)."""
+    first, last = month_bounds(month)
+    lessons = read_lessons(school_ids, first, min(last, last_day or last), staff_id)
+    homeroom_rows = db.session.execute(
+        sa.select(Assignment.staff_id, Assignment.starts_on, Assignment.ends_on)
+        .join(SchoolClass, SchoolClass.id == Assignment.class_id)
+        .where(SchoolClass.school_id.in_(school_ids), Assignment.role == AssignmentRole.HOMEROOM,
+               Assignment.starts_on <= last, sa.or_(Assignment.ends_on.is_(None), Assignment.ends_on >= first),
+               *( [Assignment.staff_id == staff_id] if staff_id is not None else []))).all()
+    homeroom = pd.DataFrame(
+        [(s, _dom(a, first, last), _dom(e or last, first, last)) for s, a, e in homeroom_rows],
+        columns=["staff_id", "first_dom", "last_dom"])
+    award_rows = db.session.execute(
+        sa.select(BonusAward.staff_id, BonusAward.id, BonusType.name, BonusAward.amount)
+        .join(BonusType, BonusType.id == BonusAward.bonus_type_id)
+        .where(BonusType.school_id.in_(school_ids), BonusAward.status == AwardStatus.APPROVED,
+               BonusAward.pay_month == first,
+               *( [BonusAward.staff_id == staff_id] if staff_id is not None else []))).all()
+    awards = pd.DataFrame([tuple(r) for r in award_rows], columns=["staff_id", "award_id", "name", "amount"])
+    people = set(lessons["staff_id"].unique().tolist()) | set(homeroom["staff_id"].tolist()) \
+        | set(awards["staff_id"].tolist())
+    staff_rows = []
+    for chunk_start in range(0, len(people), 5000):
+        chunk = sorted(people)[chunk_start:chunk_start + 5000]
+        staff_rows += db.session.execute(sa.select(StaffMember.id, StaffMember.school_id, StaffMember.hired_on,
+                                                   StaffMember.departed_on).where(StaffMember.id.in_(chunk))).all()
+    staff = pd.DataFrame(
+        [(i, school, _dom(max(hired, first), first, last),
+          _dom(min(d for d in (departed, last_day, last) if d is not None), first, last))
+         for i, school, hired, departed in staff_rows],
+        columns=["staff_id", "school_id", "first_dom", "last_dom"])
+    staff["last_dom"] = staff[["first_dom", "last_dom"]].max(axis=1)
+    classes = _class_facts({int(c) for c in lessons["class_id"].unique().tolist() if c >= 0}, last)
+    return MonthInputs(first, scheme_infos(school_ids, last), lessons, staff, homeroom, awards, classes)
+
