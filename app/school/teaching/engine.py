@@ -138,7 +138,9 @@ class _Month:
         self.days = month_days(self.month)
         self.schemes = {s.id: s for s in inputs.schemes}
         self.scheme_days = _scheme_by_day(inputs.schemes, self.month)
-        self.staff = inputs.staff.set_index("staff_id")
+        # staff_id → (school_id, first_dom, last_dom): plain tuples, read once per line (not pandas .loc per row)
+        self.staff = {int(i): (int(school), int(a), int(b)) for i, school, a, b in
+                      inputs.staff[["staff_id", "school_id", "first_dom", "last_dom"]].itertuples(index=False)}
         self.results: dict[int, LineResult] = {}
         # per school and day of month: the scheme in effect (None before the first one)
         self.scheme_at: dict[int, list[int | None]] = {}
@@ -163,12 +165,11 @@ class _Month:
     def _line(self, staff_id: int) -> LineResult:
         line = self.results.get(staff_id)
         if line is None:
-            row = self.staff.loc[staff_id]
-            first_dom, last_dom = int(row["first_dom"]), int(row["last_dom"])
+            school_id, first_dom, last_dom = self.staff[staff_id]
             employed = last_dom - first_dom + 1
             proration = (Decimal(employed) / Decimal(self.days)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
             zero, none = Decimal("0.00"), Decimal("0.0")
-            line = LineResult(staff_id, int(row["school_id"]), None, none, zero, none, zero, zero, zero, zero,
+            line = LineResult(staff_id, school_id, None, none, zero, none, zero, zero, zero, zero,
                               proration,
                               {"lessons": [], "by_kind": {}, "bonuses": [],
                                "employment": {"from": self.month.replace(day=first_dom).isoformat(),
@@ -191,13 +192,19 @@ class _Month:
         # the factor of each (scheme, class) pair, coded as an integer for a fast group-by
         pairs = frame[["scheme_id", "class_id"]].drop_duplicates()
         factors: list[Decimal] = []
+        code_of: dict[Decimal, int] = {}
+        known: dict[tuple, int] = {}
         codes = []
-        for scheme_id, class_id in pairs.itertuples(index=False):
-            size, grade = self.inputs.classes.get(int(class_id), (None, None))
-            value = self.schemes[int(scheme_id)].factor(size, grade)
-            if value not in factors:
-                factors.append(value)
-            codes.append(factors.index(value))
+        for scheme_id, class_id in zip(pairs["scheme_id"].tolist(), pairs["class_id"].tolist(), strict=True):
+            size, grade = self.inputs.classes.get(class_id, (None, None))
+            key = (scheme_id, size, grade)
+            if key not in known:
+                value = self.schemes[scheme_id].factor(size, grade)
+                if value not in code_of:
+                    code_of[value] = len(factors)
+                    factors.append(value)
+                known[key] = code_of[value]
+            codes.append(known[key])
         pairs = pairs.assign(factor_code=np.array(codes, dtype="int64"))
         frame = frame.merge(pairs, on=["scheme_id", "class_id"], how="left")
         groups = (frame.groupby(["staff_id", "scheme_id", "kind", "factor_code"], observed=True, sort=True)["tenths"]
@@ -207,39 +214,46 @@ class _Month:
     def _lessons(self) -> None:
         """Lesson amounts, one rounded amount per group."""
         groups, factors = self._groups()
-        for staff_id, scheme_id, kind, factor_code, tenths in groups.itertuples(index=False):
-            line = self._line(int(staff_id))
-            scheme = self.schemes[int(scheme_id)]
-            periods = Decimal(int(tenths)) * TENTH
-            rate = scheme.rates.get(str(kind), Decimal("0"))
-            factor = factors[int(factor_code)]
+        columns = [groups[name].tolist() for name in ("staff_id", "scheme_id", "kind", "factor_code", "tenths")]
+        for staff_id, scheme_id, kind, factor_code, tenths in zip(*columns, strict=True):
+            line = self._line(staff_id)
+            scheme = self.schemes[scheme_id]
+            kind = str(kind)
+            periods = Decimal(tenths) * TENTH
+            rate = scheme.rates.get(kind, Decimal("0"))
+            factor = factors[factor_code]
             amount = _money(periods * rate * factor)
-            line.detail["lessons"].append({"kind": str(kind), "scheme": scheme.id, "periods": str(periods),
+            line.detail["lessons"].append({"kind": kind, "scheme": scheme.id, "periods": str(periods),
                                            "rate": str(rate), "factor": str(factor), "amount": str(amount)})
-            line.detail["by_kind"][str(kind)] = str(Decimal(line.detail["by_kind"].get(str(kind), "0")) + periods)
+            line.detail["by_kind"][kind] = str(Decimal(line.detail["by_kind"].get(kind, "0")) + periods)
             line.periods += periods
             line.lesson_amount += amount
 
     def _homeroom(self) -> None:
         """The allowance per day as homeroom teacher (while employed), each day under its own scheme."""
-        for staff_id, rows in self.inputs.homeroom.groupby("staff_id"):
-            if staff_id not in self.staff.index:
+        covered: dict[int, set[int]] = {}
+        frame = self.inputs.homeroom
+        for staff_id, first_dom, last_dom in zip(frame["staff_id"].tolist(), frame["first_dom"].tolist(),
+                                                 frame["last_dom"].tolist(), strict=True):
+            if staff_id not in self.staff:
                 continue
-            line = self._line(int(staff_id))
-            employed = range(int(self.staff.loc[staff_id, "first_dom"]), int(self.staff.loc[staff_id, "last_dom"]) + 1)
-            covered = set()
-            for first_dom, last_dom in rows[["first_dom", "last_dom"]].itertuples(index=False):
-                covered.update(d for d in range(int(first_dom), int(last_dom) + 1) if d in employed)
+            _school, employed_from, employed_to = self.staff[staff_id]
+            covered.setdefault(staff_id, set()).update(range(max(first_dom, employed_from),
+                                                             min(last_dom, employed_to) + 1))
+        for staff_id, days in covered.items():
+            if not days:
+                continue
+            line = self._line(staff_id)
             at = self._at(line.school_id)
-            total = sum((self.schemes[at[d]].homeroom_allowance for d in covered if at[d] is not None), Decimal("0"))
+            total = sum((self.schemes[at[d]].homeroom_allowance for d in days if at[d] is not None), Decimal("0"))
             amount = _money(total / Decimal(self.days))
             line.allowance_amount = amount
-            line.detail["allowance"] = {"days": len(covered), "month_days": self.days, "amount": str(amount)}
+            line.detail["allowance"] = {"days": len(days), "month_days": self.days, "amount": str(amount)}
 
     def _bonuses(self) -> None:
         """Approved bonus awards of the month, as approved (the cap was applied then)."""
         for award in self.inputs.awards.itertuples(index=False):
-            if award.staff_id not in self.staff.index:
+            if int(award.staff_id) not in self.staff:
                 continue
             line = self._line(int(award.staff_id))
             amount = Decimal(award.amount)
@@ -250,9 +264,9 @@ class _Month:
     def _overtime(self) -> None:
         """Periods above the load (the standard spread over the days employed) earn the premium."""
         for line in self.results.values():
-            row = self.staff.loc[line.staff_id]
+            _school, first_dom, last_dom = self.staff[line.staff_id]
             at = self._at(line.school_id)
-            in_effect = [at[d] for d in range(int(row["first_dom"]), int(row["last_dom"]) + 1) if at[d] is not None]
+            in_effect = [at[d] for d in range(first_dom, last_dom + 1) if at[d] is not None]
             line.detail["schemes"] = sorted(set(in_effect))
             if not in_effect:
                 continue
