@@ -63,6 +63,13 @@ def _credential_expiries(user):
     return dashboard_expiries(user)
 
 
+def _teaching(user):
+    """The teaching and pay card's figures (None: no card for this user)."""
+    from app.school.teaching.dashboard import card_for
+
+    return card_for(user)
+
+
 @bp.get("/")
 @requires("dashboard.view")
 def index():
@@ -77,4 +84,5 @@ def index():
         events=queries.recent_audit_events(user) if can(user, "audit.view") else [],
         children=_children(user),
         expiries=_credential_expiries(user),
+        teaching=_teaching(user) if user.role != "parent" else None,
     )

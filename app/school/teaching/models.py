@@ -206,6 +206,7 @@ class Lesson(db.Model):
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
 
     school: Mapped[OrgUnit] = relationship(lazy="joined")
+    slot: Mapped[TimetableSlot | None] = relationship()
     school_class: Mapped[SchoolClass | None] = relationship(lazy="joined")
     subject: Mapped[Subject | None] = relationship(lazy="joined")
     scheduled_staff: Mapped[StaffMember | None] = relationship(foreign_keys=[scheduled_staff_id], lazy="joined")
