@@ -35,6 +35,11 @@ from app.school.staff.models import StaffMember, StaffStatus
 
 log = logging.getLogger(__name__)
 
+# Called as hook(old_assignment, new_assignment, effective_on, actor) inside change_teacher's transaction, after
+# the new assignment is written: other modules follow the change (the timetable and the lesson ledger move to the
+# new teacher). A hook that raises aborts the whole change.
+TEACHER_CHANGE_HOOKS: list = []
+
 PERIODS_MAX = 40  # the column's check constraint
 OVERRIDE_MAX, REASON_MAX = 300, 200
 
@@ -304,6 +309,8 @@ def change_teacher(assignment: Assignment, new_staff: StaffMember, *, effective_
     new = _new(school_class, new_staff, plan, override)
     touch_class(school_class)
     guarded_flush()
+    for hook in TEACHER_CHANGE_HOOKS:
+        hook(assignment, new, day, actor)
     record("classes.teacher_changed", subject=new, actor=actor, changes={
         "from_assignment": assignment.id, "to_assignment": new.id, "from_staff": [old_staff.id, old_staff.full_name],
         "to_staff": [new_staff.id, new_staff.full_name], "effective_on": day, "reason": clean_reason or None,

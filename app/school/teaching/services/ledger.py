@@ -22,6 +22,7 @@ from app.extensions import db
 from app.general.audit.services import record
 from app.school.classes.models import SchoolClass, Subject
 from app.school.staff.models import StaffMember, StaffStatus
+from app.school.staff.queries import local_today
 from app.school.teaching.calendar import first_of_month, school_days
 from app.school.teaching.models import (
     ADDED_KINDS,
@@ -73,7 +74,8 @@ def generate_term(term: Term, actor: Any, *, from_day: date | None = None) -> Ge
 
     Adds every missing lesson (past days too: a term generated late is complete); removes untouched regular
     lessons that no longer belong (a closure added, a slot gone); gives untouched lessons from `from_day` on
-    (default: the term's start) to the slot's current teacher. Months whose pay is locked are left alone.
+    (default: today, so that past lessons stay with whoever taught them) to the slot's current teacher. Months
+    whose pay is locked are left alone.
     """
     check_reach(actor, "teaching.manage", term)
     lock(Term, term)
@@ -95,7 +97,7 @@ def generate_term(term: Term, actor: Any, *, from_day: date | None = None) -> Ge
     untouched = [row for row in existing if row.kind == LessonKind.REGULAR and row.adjusted_at is None
                  and first_of_month(row.day) not in locked]
     remove_ids = [row.id for row in untouched if (row.slot_id, row.day) not in planned]
-    start = max(from_day or term.starts_on, term.starts_on)
+    start = max(from_day or local_today(), term.starts_on)
     moves = [{"id": row.id, "staff": planned[(row.slot_id, row.day)].staff_id} for row in untouched
              if (row.slot_id, row.day) in planned and row.day >= start
              and row.taught_by_id != planned[(row.slot_id, row.day)].staff_id]

@@ -3,6 +3,15 @@ bonuses, pay runs, and the teacher's own hours and pay statements."""
 from flask import Blueprint
 
 bp = Blueprint("teaching", __name__, url_prefix="/teaching")
+
+
+@bp.record_once
+def _follow_class_changes(_state):
+    """The timetable and the ledger follow a class's change of teacher (see services/reassign.py)."""
+    from app.school.teaching.services import reassign
+
+    reassign.install()
+
 # Navigation (each registered by the module that defines the page): "Teaching" → teaching.index (calendar.py),
 # "Pay" → teaching.pay_runs (pay.py), "My hours" → teaching.my_hours (hours.py), "My pay" → teaching.my_pay (pay.py).
 
