@@ -189,3 +189,14 @@ def lessons_of(staff_id: int | None = None, *, first: date | None = None, last: 
     for name, value in filters.items():
         stmt = stmt.where(getattr(Lesson, name) == value)
     return list(_db.session.scalars(stmt))
+
+
+def locked_run(ps: PaySchool, month: date):
+    """The school's pay for `month` calculated, approved by the head and locked (a scheme must exist)."""
+    from app.school.teaching.services import payruns
+
+    run = payruns.open_run(ps.school, month, ps.admin)
+    payruns.calculate_run(run, ps.admin)
+    payruns.approve_run(run, ps.head)
+    payruns.lock_run(run, ps.admin)
+    return run
