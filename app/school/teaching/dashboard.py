@@ -94,3 +94,27 @@ def card_for(user) -> TeachingCard | None:
             .where(Lesson.day == today, Lesson.kind == LessonKind.REGULAR, Lesson.slot_id.is_not(None),
                    Lesson.period >= absent.c.first_period, Lesson.period <= absent.c.last_period))
     return card
+
+
+def profile_card(staff: StaffMember, viewer, own: bool) -> dict | None:
+    """The staff profile's teaching card: this month's periods by kind, covers taught this month, and the latest
+    locked pay line (for whoever may read it). None for viewers without teaching access."""
+    if not (own or can(viewer, "teaching.view", staff)):
+        return None
+    today = local_today()
+    first, last = month_bounds(today)
+    by_kind = {kind: Decimal(total) for kind, total in db.session.execute(
+        sa.select(Lesson.kind, sa.func.sum(Lesson.periods)).where(
+            Lesson.taught_by_id == staff.id, Lesson.day >= first, Lesson.day <= min(last, today))
+        .group_by(Lesson.kind)).all()}
+    covered_for = db.session.scalar(sa.select(sa.func.count()).select_from(Lesson).where(
+        Lesson.scheduled_staff_id == staff.id, Lesson.kind == LessonKind.COVER, Lesson.day >= first,
+        Lesson.day <= last))
+    line = None
+    if own or can(viewer, "pay.view", staff):
+        line = db.session.scalar(
+            sa.select(PayLine).join(PayRun, PayRun.id == PayLine.run_id)
+            .where(PayLine.staff_id == staff.id, PayRun.status == PayRunStatus.LOCKED)
+            .order_by(PayRun.month.desc(), PayRun.number.desc()).limit(1))
+    card = TeachingCard(first, periods_by_kind=by_kind, latest_line=line)
+    return {"teaching": card, "covered_for": covered_for}

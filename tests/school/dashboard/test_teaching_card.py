@@ -66,3 +66,23 @@ def test_head_counts_runs_waiting_for_approval_in_scope_only(org):
                         PayRun(school_id=org.school_b.id, month=date(2026, 10, 1), status=PayRunStatus.CALCULATED)])
     db.session.flush()
     assert card_for(head).runs_to_approve == 1
+
+
+def test_profile_card_shows_the_months_periods_and_the_covered_lessons(org, client, login_as):
+    today = local_today()
+    staff = make_staff(org.school_a, family_name="Wang", given_name="Fang")
+    colleague = make_staff(org.school_a)
+    term = _term(org.school_a, today)
+    klass = make_class(org.school_a)
+    db.session.add_all([
+        Lesson(school_id=org.school_a.id, term_id=term.id, day=today, period=1, class_id=klass.id,
+               scheduled_staff_id=staff.id, taught_by_id=staff.id, kind=LessonKind.REGULAR, periods=Decimal("2")),
+        Lesson(school_id=org.school_a.id, term_id=term.id, day=today, period=3, class_id=klass.id,
+               scheduled_staff_id=staff.id, taught_by_id=colleague.id, kind=LessonKind.COVER, periods=Decimal("1")),
+    ])
+    db.session.flush()
+    login_as("admin")
+    page = client.get(f"/staff/{staff.id}").get_data(as_text=True)
+    card = page[page.index('data-testid="profile-teaching"'):]
+    assert "<strong>2</strong>" in card
+    assert "1 of their lessons was covered" in card

@@ -12,6 +12,16 @@ def _follow_class_changes(_state):
 
     reassign.install()
 
+
+def _register_profile_card() -> None:
+    from app.school.staff.views.profile import register_profile_card
+    from app.school.teaching.dashboard import profile_card
+
+    register_profile_card("teaching/_profile_card.html", order=40, context=profile_card)
+
+
+_register_profile_card()
+
 # Navigation (each registered by the module that defines the page): "Teaching" → teaching.index (calendar.py),
 # "Pay" → teaching.pay_runs (pay.py), "My hours" → teaching.my_hours (hours.py), "My pay" → teaching.my_pay (pay.py).
 
