@@ -90,3 +90,143 @@ class ConfirmForm(FlaskForm):
 
     version = HiddenField(filters=[_version])
     submit = SubmitField(_l("Confirm"))
+
+
+# --- pay ---------------------------------------------------------------------------------------------------------
+
+
+# (imported here, not at the top: each section of this file keeps to its own lines)
+from wtforms import BooleanField as _BooleanField  # noqa: E402
+from wtforms import FieldList as _FieldList  # noqa: E402
+from wtforms import Form as _Form  # noqa: E402
+from wtforms import FormField as _FormField  # noqa: E402
+from wtforms import TextAreaField as _TextAreaField  # noqa: E402
+
+MULTIPLIER_ROWS = 4
+
+
+class MultiplierRowForm(_Form):
+    """One multiplier of a scheme: a factor for lessons whose class size or grade lies in [low, high]."""
+
+    basis = SelectField(_l("Basis"), validate_choice=False,
+                        choices=[SelectChoice("class_size", _l("Class size")), SelectChoice("grade", _l("Grade"))])
+    low = StringField(_l("From"), filters=[_strip], validators=[Optional(), Length(max=10)])
+    high = StringField(_l("To"), filters=[_strip], validators=[Optional(), Length(max=10)])
+    factor = StringField(_l("Factor"), filters=[_strip], validators=[Optional(), Length(max=10)])
+
+
+class SchemeForm(FlaskForm):
+    """A dated pay scheme of one school. The amounts are checked by the service (errors come back per field); a rate
+    field is added for each paid lesson kind (`rate_<kind>`) by `scheme_form`."""
+
+    school = SelectField(_l("School"), coerce=optional_int, validate_choice=False, validators=[InputRequired()])
+    name = StringField(_l("Name"), filters=[_strip], validators=[InputRequired(), Length(max=100)],
+                       description=_l("For example “2026 performance pay scheme”."))
+    effective_from = DateField(_l("Applies from"), validators=[InputRequired()],
+                               description=_l("Lessons from this day on are paid under this scheme; earlier ones "
+                                              "keep the scheme before it."))
+    standard_monthly_periods = StringField(_l("Standard load (periods per month)"), filters=[_strip],
+                                           validators=[InputRequired(), Length(max=10)],
+                                           description=_l("Periods above this load earn the overtime premium."))
+    overtime_rate = StringField(_l("Overtime premium per period (¥)"), filters=[_strip],
+                                validators=[InputRequired(), Length(max=14)])
+    homeroom_allowance = StringField(_l("Homeroom allowance per month (¥)"), filters=[_strip],
+                                     validators=[InputRequired(), Length(max=14)])
+    point_value = StringField(_l("Value of a bonus point (¥)"), filters=[_strip],
+                              validators=[InputRequired(), Length(max=14)])
+    multipliers = _FieldList(_FormField(MultiplierRowForm), min_entries=MULTIPLIER_ROWS,
+                             max_entries=MULTIPLIER_ROWS)
+    version = HiddenField(filters=[_version])
+    submit = SubmitField(_l("Save the scheme"))
+
+
+def scheme_form(kinds: dict[str, str], *, with_school: bool, **kwargs) -> SchemeForm:
+    """A SchemeForm with one rate field per paid kind (`kinds`: kind → label), without the school once chosen."""
+
+    class _Scheme(SchemeForm):
+        pass
+
+    for kind, label in kinds.items():
+        setattr(_Scheme, f"rate_{kind}", StringField(_l("Rate per period: %(kind)s (¥)", kind=label),
+                                                     filters=[_strip], validators=[InputRequired(), Length(max=14)]))
+    if not with_school:
+        _Scheme.school = None
+    return _Scheme(**kwargs)
+
+
+class BonusTypeForm(FlaskForm):
+    """An entry of a school's bonus catalogue: an amount or points, an optional monthly cap."""
+
+    school = SelectField(_l("School"), coerce=optional_int, validate_choice=False, validators=[InputRequired()])
+    code = StringField(_l("Code"), filters=[_strip], validators=[InputRequired(), Length(max=20)],
+                       description=_l("A short code, e.g. OPEN or PAPER."))
+    name = StringField(_l("Name"), filters=[_strip], validators=[InputRequired(), Length(max=100)],
+                       description=_l("For example “Open class”, “Published paper”, “Competition coaching”."))
+    amount = StringField(_l("Amount (¥)"), filters=[_strip], validators=[Optional(), Length(max=14)],
+                         description=_l("A fixed amount …"))
+    points = StringField(_l("Points"), filters=[_strip], validators=[Optional(), Length(max=14)],
+                         description=_l("… or a number of points, valued by the scheme in effect on the day it "
+                                        "was earned. Fill in one of the two."))
+    monthly_cap = StringField(_l("Monthly cap per teacher (¥)"), filters=[_strip],
+                              validators=[Optional(), Length(max=14)],
+                              description=_l("Leave empty for no cap."))
+    is_active = _BooleanField(_l("In use (can be proposed)"), default=True)
+    version = HiddenField(filters=[_version])
+    submit = SubmitField(_l("Save"))
+
+
+class EditBonusTypeForm(BonusTypeForm):
+    """A catalogue entry keeps its school."""
+
+    school = None
+
+
+class ProposeBonusForm(FlaskForm):
+    staff_id = SelectField(_l("Teacher"), coerce=optional_int, validate_choice=False, validators=[InputRequired()])
+    bonus_type_id = SelectField(_l("Bonus"), coerce=optional_int, validate_choice=False,
+                                validators=[InputRequired()])
+    earned_on = DateField(_l("Achieved on"), validators=[InputRequired()])
+    description = _TextAreaField(_l("What was achieved"), filters=[_strip],
+                                 validators=[InputRequired(), Length(max=500)])
+    evidence = StringField(_l("Evidence"), filters=[_strip], validators=[InputRequired(), Length(max=500)],
+                           description=_l("A link, a document reference or a certificate number."))
+    submit = SubmitField(_l("Propose"))
+
+
+class DecisionForm(FlaskForm):
+    """A head's decision on a proposed bonus, with a note (required to reject)."""
+
+    note = _TextAreaField(_l("Note"), filters=[_strip], validators=[Optional(), Length(max=300)])
+    version = HiddenField(filters=[_version])
+    submit = SubmitField(_l("Confirm"))
+
+
+class AwardFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), validate_choice=False, choices=[
+        SelectChoice("", _l("All")), SelectChoice("proposed", _l("Waiting for a decision")),
+        SelectChoice("approved", _l("Approved")), SelectChoice("rejected", _l("Not approved"))])
+    month = StringField(_l("Month"), filters=[_strip], validators=[Optional(), Length(max=7)])
+
+
+class OpenRunForm(FlaskForm):
+    school = SelectField(_l("School"), coerce=optional_int, validate_choice=False, validators=[InputRequired()])
+    month = StringField(_l("Month"), filters=[_strip], validators=[InputRequired(), Length(max=7)])
+    submit = SubmitField(_l("Open the run"))
+
+
+class RunStepForm(FlaskForm):
+    """A step of a pay run (calculate, approve, lock): the version of the run the page showed."""
+
+    version = HiddenField(filters=[_version])
+    submit = SubmitField(_l("Confirm"))
+
+
+class RunReasonForm(FlaskForm):
+    """Send an approved run back, or start a correction of a locked one: why."""
+
+    reason = _TextAreaField(_l("Reason"), filters=[_strip], validators=[InputRequired(), Length(max=300)])
+    version = HiddenField(filters=[_version])
+    submit = SubmitField(_l("Confirm"))
