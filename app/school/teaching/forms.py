@@ -92,6 +92,108 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
+# --- ledger, covers and hours --------------------------------------------------------------------------------
+
+
+class LedgerFilterForm(FlaskForm):
+    """Which lessons the ledger lists: a school, a date range, and optionally a teacher, a class or a kind."""
+
+    class Meta:
+        csrf = False
+
+    school = SelectField(_l("School"), coerce=optional_int, validate_choice=False)
+    first = DateField(_l("From"), validators=[Optional()])
+    last = DateField(_l("To"), validators=[Optional()])
+    teacher = SelectField(_l("Teacher"), coerce=optional_int, validate_choice=False)
+    school_class = SelectField(_l("Class"), coerce=optional_int, validate_choice=False)
+    kind = SelectField(_l("Kind"), validate_choice=False)
+
+
+class CoverForm(FlaskForm):
+    """Give a lesson to a colleague (the ledger credits them)."""
+
+    staff_id = SelectField(_l("Covering teacher"), coerce=optional_int, validate_choice=False,
+                           validators=[InputRequired()])
+    reason = StringField(_l("Reason"), filters=[_strip], validators=[InputRequired(), Length(max=300)],
+                         description=_l("For example “Cover for Wang Fang (ill)”."))
+    version = HiddenField(filters=[_version])
+    submit = SubmitField(_l("Assign the cover"))
+
+
+class CancelLessonForm(FlaskForm):
+    reason = StringField(_l("Reason"), filters=[_strip], validators=[InputRequired(), Length(max=300)],
+                         description=_l("For example “Sports day” or “Class on a study trip”."))
+    version = HiddenField(filters=[_version])
+    submit = SubmitField(_l("Cancel the lesson"))
+
+
+class BoardCoverForm(FlaskForm):
+    """One “Assign” button of the cover screen: the lesson, the colleague, the prefilled reason."""
+
+    lesson_id = IntegerField(validators=[InputRequired()])
+    staff_id = IntegerField(validators=[InputRequired()])
+    reason = StringField(filters=[_strip], validators=[Optional(), Length(max=300)])
+    version = HiddenField(filters=[_version])
+    window = IntegerField(validators=[Optional()])
+
+
+def period_choices(blank=None) -> list[SelectChoice]:
+    """Periods 1 … 12 as select choices, after an optional blank."""
+    return ([SelectChoice("", blank)] if blank is not None else []) + [SelectChoice(n, str(n)) for n in range(1, 13)]
+
+
+class AddedLessonForm(FlaskForm):
+    """An extra lesson, an open class, an invigilation or homeroom duties."""
+
+    kind = SelectField(_l("Kind"), validators=[InputRequired()], validate_choice=False)
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    period = SelectField(_l("Period"), coerce=optional_int, validate_choice=False, validators=[InputRequired()])
+    staff_id = SelectField(_l("Teacher"), coerce=optional_int, validate_choice=False, validators=[InputRequired()])
+    class_id = SelectField(_l("Class"), coerce=optional_int, validate_choice=False,
+                           description=_l("Required for an extra lesson and an open class."))
+    subject_id = SelectField(_l("Subject"), coerce=optional_int, validate_choice=False)
+    periods = StringField(_l("Counts for (periods)"), default="1", filters=[_strip], validators=[InputRequired()],
+                          description=_l("How many periods it counts toward the teacher's hours, such as 1 or 1.5."))
+    reason = StringField(_l("Note"), filters=[_strip], validators=[Optional(), Length(max=300)])
+    submit = SubmitField(_l("Add"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.period.choices = period_choices()
+
+
+class AbsenceForm(FlaskForm):
+    """A teacher away on a day: all day (periods left empty) or some periods."""
+
+    staff_id = SelectField(_l("Teacher"), coerce=optional_int, validate_choice=False, validators=[InputRequired()])
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    first_period = SelectField(_l("From period"), coerce=optional_int, validate_choice=False)
+    last_period = SelectField(_l("To period"), coerce=optional_int, validate_choice=False)
+    reason = StringField(_l("Reason"), filters=[_strip], validators=[InputRequired(), Length(max=300)],
+                         description=_l("Seen by administrators and heads only."))
+    window = HiddenField()
+    submit = SubmitField(_l("Record the absence"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first_period.choices = period_choices(_l("First"))
+        self.last_period.choices = period_choices(_l("Last"))
+
+
+class HoursFilterForm(FlaskForm):
+    """Whose hours and over what: a school or department, a month or a term, and the order."""
+
+    class Meta:
+        csrf = False
+
+    unit = SelectField(_l("School or department"), coerce=optional_int, validate_choice=False)
+    month = StringField(_l("Month"), filters=[_strip], validators=[Optional(), Length(max=7)],
+                        render_kw={"type": "month"})
+    term = SelectField(_l("Or a whole term"), coerce=optional_int, validate_choice=False)
+    sort = SelectField(_l("Order"), choices=[SelectChoice("name", _l("By name")),
+                                             SelectChoice("total", _l("Most periods first"))], validate_choice=False)
+
+
 # --- pay ---------------------------------------------------------------------------------------------------------
 
 
