@@ -206,3 +206,36 @@ def test_a_correction_shows_each_difference_and_sorts_changes_first(client, logi
     assert 'data-changed="1"' in row and "+¥85.00" in row  # ¥55 extra lesson + ¥30 overtime
     assert 'data-changed' not in page.split(f'data-line-id="{li_line}"')[1].split("</tr>")[0]
     assert "Start a correction" not in client.get(f"/teaching/pay/runs/{run.id}").get_data(as_text=True)
+
+
+def test_the_review_compares_with_last_month_and_charts_the_months(client, login_as, month):
+    september = payruns.open_run(month.school, date(2026, 9, 1), month.admin)
+    payruns.calculate_run(september, month.admin)
+    payruns.approve_run(september, month.head)
+    payruns.lock_run(september, month.admin)
+    db.session.commit()
+    login_as(user=month.admin)
+    run = _open(client, month)
+    post_step(client, run, "calculate")
+    page = client.get(f"/teaching/pay/runs/{run.id}").get_data(as_text=True)
+    assert "Compared with the locked pay of 2026-09" in page and 'id="trend-chart"' in page
+    assert "<title>2026-09: " in page and "<title>2026-10: " in page
+    assert 'data-changed="1"' in page  # September had more lessons than the holiday month
+
+
+def test_exported_text_cells_cannot_run_as_formulas(client, login_as, month):
+    month.wang.given_name = "=HYPERLINK(1)"
+    db.session.commit()
+    run = _locked(client, login_as, month)
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/teaching/pay/runs/{run.id}/export.xlsx").data))
+    names = [row[1] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)]
+    assert any(name.startswith("'=HYPERLINK") for name in names)
+    assert not any(str(name).startswith("=") for name in names)
+
+
+def test_opening_a_locked_month_leads_to_its_run(client, login_as, month):
+    run = _locked(client, login_as, month)
+    response = client.post("/teaching/pay/runs/open", data={"school": month.school.id, "month": "2026-10"},
+                           follow_redirects=True)
+    assert response.request.path == f"/teaching/pay/runs/{run.id}"
+    assert "start a correction from the locked run" in response.get_data(as_text=True)

@@ -3,7 +3,7 @@ baseline, a chart by department), its steps (calculate, approve, send back, lock
 office, one line explained, and the teacher's own statements ("My pay")."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -112,15 +112,34 @@ def open_pay_run():
 
 
 def _department_bars(run: PayRun) -> list[dict]:
-    """The run's total per department, as bars (geometry worked out here so the template only writes it out)."""
+    """The run's total per department, largest first."""
     rows = db.session.execute(
         sa.select(OrgUnit.name, sa.func.count(), sa.func.sum(PayLine.total))
         .select_from(PayLine).join(StaffMember, StaffMember.id == PayLine.staff_id)
         .outerjoin(OrgUnit, OrgUnit.id == StaffMember.department_id).where(PayLine.run_id == run.id)
         .group_by(OrgUnit.name).order_by(sa.func.sum(PayLine.total).desc())).all()
-    top = max((total for _name, _count, total in rows), default=Decimal("0")) or Decimal("1")
-    return [{"label": name or _("No department"), "count": count, "total": Decimal(total),
-             "w": f"{CHART_W * float(Decimal(total) / top):.2f}%"} for name, count, total in rows]
+    return _bars([(name or _("No department"), count, Decimal(total)) for name, count, total in rows])
+
+
+def _bars(rows: list[tuple[str, int | None, Decimal]]) -> list[dict]:
+    """(label, count, total) rows as bars: the widths are worked out here so the template only writes them out."""
+    top = max((total for _label, _count, total in rows), default=Decimal("0")) or Decimal("1")
+    return [{"label": label, "count": count, "total": total, "w": f"{CHART_W * float(total / top):.2f}%"}
+            for label, count, total in rows]
+
+
+def _trend_bars(run: PayRun, months: int = 6) -> list[dict]:
+    """The school's final total of each of the last `months` months (this run for its own month)."""
+    first = run.month
+    for _back in range(months - 1):
+        first = first_of_month(first - timedelta(days=1))
+    finals: dict[date, Decimal] = {}
+    for month, total in db.session.execute(sa.select(PayRun.month, PayRun.total).where(
+            PayRun.school_id == run.school_id, PayRun.month >= first, PayRun.month < run.month,
+            PayRun.status == PayRunStatus.LOCKED).order_by(PayRun.month, PayRun.number)):
+        finals[month] = Decimal(total)  # the newest locked version wins
+    finals[run.month] = run.total
+    return _bars([(month.strftime("%Y-%m"), None, total) for month, total in sorted(finals.items())])
 
 
 def _lines_page(run: PayRun, changed: set[int], changed_first: bool):
@@ -158,6 +177,7 @@ def pay_run(run_id: int):
     return render_template(
         "teaching/pay_run.html", run=run, base=base, diffs=diffs, changed=changed, changed_first=changed_first,
         page=_lines_page(run, changed, changed_first), parts=_parts(run), bars=_department_bars(run),
+        trend=_trend_bars(run),
         chart_x=CHART_X, steps=STEPS, status_label=payruns.status_label, versions=versions,
         gone=sorted((d for d in diffs.values() if d.after is None), key=lambda d: d.name),
         is_newest=versions[-1].id == run.id, may_manage=can(user, "pay.manage", run),
