@@ -57,8 +57,8 @@ def make_slot(term: Term, weekday: int, period: int, school_class: SchoolClass, 
 class Teaching:
     """School A's autumn term and the people and classes of its timetable.
 
-    `wang` (Wang Fang, Maths) teaches Maths to 7(2) and 7(3); `li` (Li Wei, Chinese) is homeroom teacher of 7(2)
-    and lists Chinese; `zhao` (Zhao Min, Maths) has no assignment; `left` has departed; `teacher_b` works at
+    `wang` (王芳, Maths) teaches Maths to 7(2) and 7(3); `li` (李伟, Chinese) is homeroom teacher of 7(2)
+    and lists Chinese; `zhao` (赵敏, Maths) has no assignment; `left` has departed; `teacher_b` works at
     school B. Each teacher of school A has a portal account (`wang_user` …)."""
 
     school: OrgUnit
@@ -92,11 +92,11 @@ def teaching(org) -> Teaching:
     chinese = factories.make_subject("CHN", "Chinese")
     class_2 = factories.make_class(org.school_a, name="7(2)", grade=7)
     class_3 = factories.make_class(org.school_a, name="7(3)", grade=7)
-    wang = _teacher(org.school_a, "Wang", "Fang", [math], "A-T001", department=org.dept_a)
-    li = _teacher(org.school_a, "Li", "Wei", [chinese], "A-T002")
-    zhao = _teacher(org.school_a, "Zhao", "Min", [math], "A-T003")
-    left = _teacher(org.school_a, "Chen", "Jing", [math], "A-T004", status="departed", account=False)
-    teacher_b = _teacher(org.school_b, "Yang", "Lei", [math], "B-T001", department=org.dept_b)
+    wang = _teacher(org.school_a, "王", "芳", [math], "A-T001", department=org.dept_a)
+    li = _teacher(org.school_a, "李", "伟", [chinese], "A-T002")
+    zhao = _teacher(org.school_a, "赵", "敏", [math], "A-T003")
+    left = _teacher(org.school_a, "陈", "静", [math], "A-T004", status="departed", account=False)
+    teacher_b = _teacher(org.school_b, "杨", "磊", [math], "B-T001", department=org.dept_b)
     for school_class in (class_2, class_3):
         factories.make_assignment(school_class, wang, subject=math, starts_on=TERM_STARTS)
     factories.make_assignment(class_2, li, starts_on=TERM_STARTS)  # homeroom

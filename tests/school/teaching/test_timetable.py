@@ -1,0 +1,209 @@
+"""Timetable slots: consistent with the class assignments, no clashes (named), double submits, races, import rules."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from app.core.errors import Conflict, ImportRejected, NotAllowed, ValidationFailed
+from app.school.teaching.models import Lesson, TimetableSlot
+from app.school.teaching.services import timetable as services
+from app.school.teaching.services.timetable import SlotRow
+from tests import factories
+from tests.school.teaching.conftest import MON, TUE, errors_of, make_slot, make_term
+
+
+def _save(teaching, admin, *, weekday=MON, period=3, school_class=None, subject=None, staff=None, **extra):
+    return services.save_slot(teaching.term, weekday=weekday, period=period,
+                              school_class=school_class or teaching.class_2, subject=subject or teaching.math,
+                              staff=staff or teaching.wang, actor=admin, **extra)
+
+
+def _slots(db) -> list[tuple]:
+    db.session.expire_all()
+    return [(s.weekday, s.period, s.school_class.name, s.subject.code, s.staff.employee_number)
+            for s in db.session.scalars(sa.select(TimetableSlot).order_by(TimetableSlot.weekday, TimetableSlot.period,
+                                                                          TimetableSlot.class_id))]
+
+
+def test_an_assigned_teacher_gets_a_slot_audited(db, teaching, admin, audit_events):
+    slot = _save(teaching, admin)
+    assert _slots(db) == [(MON, 3, "7(2)", "MATH", "A-T001")]
+    [event] = audit_events("teaching.slot_created")
+    assert event.changes["staff"] == "王芳" or event.changes["staff_id"] == slot.staff_id
+
+
+def test_the_same_slot_saved_twice_is_one_slot(db, teaching, admin, audit_events):
+    first = _save(teaching, admin)
+    assert _save(teaching, admin).id == first.id
+    assert len(audit_events("teaching.slot_created")) == 1
+
+
+def test_a_teacher_clash_names_what_is_already_there(db, teaching, admin):
+    _save(teaching, admin)
+    with pytest.raises(ValidationFailed) as raised:
+        _save(teaching, admin, school_class=teaching.class_3)
+    message = errors_of(raised)["staff_id"]
+    assert "王芳 already teaches 7(2) Maths on Monday period 3" in message
+
+
+def test_a_class_clash_names_what_is_already_there(db, teaching, admin):
+    _save(teaching, admin)
+    with pytest.raises(ValidationFailed) as raised:
+        _save(teaching, admin, subject=teaching.chinese, staff=teaching.li)
+    assert "7(2) already has Maths with 王芳 on Monday period 3" in errors_of(raised)["class_id"]
+
+
+def test_a_teacher_without_an_assignment_is_told_to_assign_first(db, teaching, admin):
+    with pytest.raises(ValidationFailed) as raised:
+        _save(teaching, admin, staff=teaching.zhao)
+    assert "assign the teacher to the class first" in errors_of(raised)["staff_id"]
+
+
+def test_the_homeroom_teacher_may_teach_a_subject_they_list(db, teaching, admin):
+    slot = _save(teaching, admin, subject=teaching.chinese, staff=teaching.li)
+    assert slot.staff_id == teaching.li.id
+    with pytest.raises(ValidationFailed):
+        _save(teaching, admin, period=4, subject=teaching.math, staff=teaching.li)
+
+
+def test_an_assignment_that_ended_before_the_term_does_not_count(db, teaching, admin):
+    teaching.left.status = "active"
+    with pytest.raises(ValidationFailed) as raised:
+        _save(teaching, admin, staff=teaching.left)
+    assert "staff_id" in errors_of(raised)
+
+
+def test_a_departed_teacher_or_one_of_another_school_is_refused(db, teaching, admin):
+    with pytest.raises(ValidationFailed) as raised:
+        _save(teaching, admin, staff=teaching.left)
+    assert "has left" in errors_of(raised)["staff_id"]
+    with pytest.raises(ValidationFailed) as raised:
+        _save(teaching, admin, staff=teaching.teacher_b)
+    assert "another school" in errors_of(raised)["staff_id"]
+
+
+def test_a_class_of_another_year_or_school_is_refused(db, teaching, admin):
+    old = factories.make_class(teaching.school, name="7(2)", academic_year="2025-2026")
+    with pytest.raises(ValidationFailed) as raised:
+        _save(teaching, admin, school_class=old)
+    assert "2025-2026" in errors_of(raised)["class_id"]
+    other = factories.make_class(teaching.school_b, name="7(9)")
+    with pytest.raises(ValidationFailed) as raised:
+        _save(teaching, admin, school_class=other)
+    assert "class_id" in errors_of(raised)
+
+
+@pytest.mark.parametrize(("weekday", "period", "field"), [(0, 1, "weekday"), (8, 1, "weekday"), (1, 0, "period"),
+                                                           (1, 13, "period"), (None, 1, "weekday")])
+def test_weekday_and_period_are_checked(db, teaching, admin, weekday, period, field):
+    with pytest.raises(ValidationFailed) as raised:
+        _save(teaching, admin, weekday=weekday, period=period)
+    assert field in errors_of(raised)
+
+
+def test_an_edit_moves_the_slot_and_audits_what_changed(db, teaching, admin, audit_events):
+    slot = _save(teaching, admin)
+    _save(teaching, admin, weekday=TUE, period=1, slot=slot, expected_version=slot.version)
+    assert _slots(db) == [(TUE, 1, "7(2)", "MATH", "A-T001")]
+    [event] = audit_events("teaching.slot_updated")
+    assert event.changes["weekday"] == [MON, TUE]
+
+
+def test_an_edit_from_a_stale_form_is_refused(db, teaching, admin):
+    slot = _save(teaching, admin)
+    with pytest.raises(Conflict):
+        _save(teaching, admin, period=4, slot=slot, expected_version=slot.version + 1)
+
+
+def test_a_race_past_the_checks_ends_as_a_conflict(db, teaching, admin, monkeypatch):
+    _save(teaching, admin)
+    monkeypatch.setattr(services, "_stored_at", lambda *_args: [])  # as if the other writer committed after the check
+    with pytest.raises(Conflict) as raised:
+        _save(teaching, admin, school_class=teaching.class_3)
+    assert raised.value.field == "staff_id"
+
+
+def test_a_slot_without_lessons_is_deleted_and_audited(db, teaching, admin, audit_events):
+    slot = _save(teaching, admin)
+    services.delete_slot(slot, actor=admin)
+    assert _slots(db) == []
+    assert len(audit_events("teaching.slot_deleted")) == 1
+
+
+def test_a_slot_with_lessons_cannot_be_deleted(db, teaching, admin):
+    slot = _save(teaching, admin)
+    db.session.add(Lesson(school=teaching.school, term_id=teaching.term.id, slot_id=slot.id, day=date(2026, 9, 7),
+                          period=3, class_id=slot.class_id, subject_id=slot.subject_id, scheduled_staff_id=slot.staff_id,
+                          taught_by_id=slot.staff_id))
+    db.session.flush()
+    with pytest.raises(NotAllowed):
+        services.delete_slot(slot, actor=admin)
+
+
+def test_an_admin_of_another_school_cannot_change_the_timetable(db, teaching, admin, admin_b):
+    slot = _save(teaching, admin)
+    with pytest.raises(NotAllowed):
+        _save(teaching, admin_b, period=5)
+    with pytest.raises(NotAllowed):
+        services.delete_slot(slot, actor=admin_b)
+
+
+# --- many rows (the import's service) ------------------------------------------------------------------------
+
+
+def _row(teaching, n, weekday, period, school_class=None, subject=None, staff=None) -> SlotRow:
+    return SlotRow(n, weekday, period, school_class or teaching.class_2, subject or teaching.math, staff or teaching.wang)
+
+
+def test_validate_rows_reports_each_problem_at_its_import_column(db, teaching):
+    make_slot(teaching.term, MON, 1, teaching.class_3, teaching.math, teaching.wang)
+    rows = [_row(teaching, 2, MON, 1), _row(teaching, 3, MON, 2), _row(teaching, 4, MON, 2, teaching.class_3),
+            _row(teaching, 5, MON, 3, staff=teaching.zhao), _row(teaching, 6, MON, 2)]
+    clean, errors = services.validate_rows(teaching.term, rows)
+    assert [item.row for item in clean] == [3]
+    by_row = {row: (column, message) for row, column, message in errors}
+    assert by_row[2][0] == "employee_number" and "7(3)" in by_row[2][1]
+    assert by_row[4] == ("employee_number", "王芳 already teaches at this time on row 3.")
+    assert by_row[5][0] == "employee_number"
+    assert by_row[6][0] == "class"
+
+
+def test_replace_timetable_upserts_by_place_and_is_idempotent(db, teaching, admin, audit_events):
+    make_slot(teaching.term, MON, 1, teaching.class_2, teaching.math, teaching.wang)
+    rows = [_row(teaching, 2, MON, 1, subject=teaching.chinese, staff=teaching.li), _row(teaching, 3, MON, 2)]
+    assert services.replace_timetable(teaching.term, rows, actor=admin) == {"created": 1, "updated": 1,
+                                                                            "unchanged": 0}
+    assert _slots(db) == [(MON, 1, "7(2)", "CHN", "A-T002"), (MON, 2, "7(2)", "MATH", "A-T001")]
+    assert services.replace_timetable(teaching.term, rows, actor=admin) == {"created": 0, "updated": 0,
+                                                                            "unchanged": 2}
+    assert len(_slots(db)) == 2
+    assert len(audit_events("teaching.timetable_imported")) == 1
+
+
+def test_replace_timetable_swaps_two_teachers_at_the_same_time(db, teaching, admin):
+    zhao_assigned = factories.make_assignment(teaching.class_3, teaching.zhao, subject=teaching.math,
+                                              starts_on=date(2026, 9, 1))
+    factories.make_assignment(teaching.class_2, teaching.zhao, subject=teaching.math, starts_on=date(2026, 9, 1))
+    assert zhao_assigned is not None
+    make_slot(teaching.term, MON, 1, teaching.class_2, teaching.math, teaching.wang)
+    make_slot(teaching.term, MON, 1, teaching.class_3, teaching.math, teaching.zhao)
+    rows = [_row(teaching, 2, MON, 1, teaching.class_2, staff=teaching.zhao),
+            _row(teaching, 3, MON, 1, teaching.class_3, staff=teaching.wang)]
+    assert services.replace_timetable(teaching.term, rows, actor=admin)["updated"] == 2
+    assert _slots(db) == [(MON, 1, "7(2)", "MATH", "A-T003"), (MON, 1, "7(3)", "MATH", "A-T001")]
+
+
+def test_replace_timetable_writes_nothing_when_a_row_is_bad(db, teaching, admin):
+    rows = [_row(teaching, 2, MON, 1), _row(teaching, 3, MON, 2, staff=teaching.zhao)]
+    with pytest.raises(ImportRejected) as raised:
+        services.replace_timetable(teaching.term, rows, actor=admin)
+    assert [row for row, _column, _message in raised.value.rows] == [3]
+    assert _slots(db) == []
+
+
+def test_slots_of_another_term_do_not_clash(db, teaching, admin):
+    spring = make_term(teaching.school, name="Spring", starts_on=date(2027, 2, 22), ends_on=date(2027, 7, 9))
+    make_slot(spring, MON, 3, teaching.class_3, teaching.math, teaching.wang)
+    assert _save(teaching, admin).term_id == teaching.term.id
