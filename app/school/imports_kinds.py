@@ -11,8 +11,10 @@ def import_specs() -> dict[str, ImportSpec]:
     from app.school.classes.imports import AssignmentImport, StudentImport
     from app.school.credentials.imports import CredentialImport
     from app.school.staff.imports import StaffImport
+    from app.school.teaching.imports import TimetableImport
 
-    return {spec.kind: spec for spec in (StaffImport(), StudentImport(), AssignmentImport(), CredentialImport())}
+    return {spec.kind: spec for spec in (StaffImport(), StudentImport(), AssignmentImport(), CredentialImport(),
+                                         TimetableImport())}
 
 
 def spec_for(kind: str) -> ImportSpec | None:

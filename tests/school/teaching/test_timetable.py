@@ -135,8 +135,8 @@ def test_a_slot_without_lessons_is_deleted_and_audited(db, teaching, admin, audi
 def test_a_slot_with_lessons_cannot_be_deleted(db, teaching, admin):
     slot = _save(teaching, admin)
     db.session.add(Lesson(school=teaching.school, term_id=teaching.term.id, slot_id=slot.id, day=date(2026, 9, 7),
-                          period=3, class_id=slot.class_id, subject_id=slot.subject_id, scheduled_staff_id=slot.staff_id,
-                          taught_by_id=slot.staff_id))
+                          period=3, class_id=slot.class_id, subject_id=slot.subject_id,
+                          scheduled_staff_id=slot.staff_id, taught_by_id=slot.staff_id))
     db.session.flush()
     with pytest.raises(NotAllowed):
         services.delete_slot(slot, actor=admin)
@@ -154,7 +154,8 @@ def test_an_admin_of_another_school_cannot_change_the_timetable(db, teaching, ad
 
 
 def _row(teaching, n, weekday, period, school_class=None, subject=None, staff=None) -> SlotRow:
-    return SlotRow(n, weekday, period, school_class or teaching.class_2, subject or teaching.math, staff or teaching.wang)
+    return SlotRow(n, weekday, period, school_class or teaching.class_2, subject or teaching.math,
+                   staff or teaching.wang)
 
 
 def test_validate_rows_reports_each_problem_at_its_import_column(db, teaching):
