@@ -199,6 +199,7 @@ DEMO_STEPS: tuple[str, ...] = (
     "app.school.classes.demo",
     "app.school.staff.demo_contracts",
     "app.school.credentials.demo",
+    "app.school.teaching.demo",
 )
 
 
