@@ -69,11 +69,11 @@ def _range(terms: list[Term], term_id: int | None, month: str | None, default_te
 
 
 def _scale(top) -> int:
-    """A round maximum for the chart's axis, at least `top`."""
-    for step in (5, 10, 20, 25, 50, 100, 200, 500):
-        if top <= step * 4:
-            return max(step * ((int(top) + step - 1) // step), step)
-    return int(top) + 1
+    """A round maximum for the chart's axis, at least `top`, in four whole steps."""
+    for candidate in (4, 8, 12, 16, 20, 24, 32, 40, 60, 80, 100, 120, 160, 200, 400):
+        if top <= candidate:
+            return candidate
+    return 400 * ((int(top) + 399) // 400)
 
 
 def chart(weeks: list[hours.WeekHours], link) -> dict:

@@ -52,11 +52,13 @@ def chosen_school(school_id: int | None) -> tuple[OrgUnit | None, list[OrgUnit]]
     return chosen, schools
 
 
-def staff_choices(school_id: int, blank: str | None = None, *, exclude: int | None = None) -> list[SelectChoice]:
-    """The school's current teachers, by name."""
-    people = db.session.scalars(sa.select(StaffMember).where(
-        StaffMember.school_id == school_id, StaffMember.status != StaffStatus.DEPARTED,
-        StaffMember.id != (exclude or 0)).order_by(StaffMember.family_name, StaffMember.given_name))
+def staff_choices(school_id: int, blank: str | None = None, *, exclude: int | None = None,
+                  departed: bool = False) -> list[SelectChoice]:
+    """The school's current teachers (and, with `departed`, those who left: the ledger's past), by name."""
+    stmt = sa.select(StaffMember).where(StaffMember.school_id == school_id, StaffMember.id != (exclude or 0))
+    if not departed:
+        stmt = stmt.where(StaffMember.status != StaffStatus.DEPARTED)
+    people = db.session.scalars(stmt.order_by(StaffMember.family_name, StaffMember.given_name))
     return ([SelectChoice("", blank)] if blank is not None else []) + [
         SelectChoice(p.id, f"{p.full_name} ({p.employee_number})") for p in people]
 
@@ -77,7 +79,7 @@ def _filter_form(school: OrgUnit | None, schools: list[OrgUnit]) -> forms.Ledger
         else form.first.data + timedelta(days=6)
     form.school.choices = [SelectChoice(s.id, s.name) for s in schools]
     form.school.data = school.id if school else None
-    form.teacher.choices = staff_choices(school.id, _("All teachers")) if school else []
+    form.teacher.choices = staff_choices(school.id, _("All teachers"), departed=True) if school else []
     form.school_class.choices = class_choices(school.id, _("All classes")) if school else []
     form.kind.choices = [SelectChoice("", _("All kinds"))] + [
         SelectChoice(k, label) for k, label in services.kind_labels().items()]
