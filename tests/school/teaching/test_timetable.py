@@ -132,14 +132,34 @@ def test_a_slot_without_lessons_is_deleted_and_audited(db, teaching, admin, audi
     assert len(audit_events("teaching.slot_deleted")) == 1
 
 
-def test_a_slot_with_lessons_cannot_be_deleted(db, teaching, admin):
-    slot = _save(teaching, admin)
-    db.session.add(Lesson(school=teaching.school, term_id=teaching.term.id, slot_id=slot.id, day=date(2026, 9, 7),
-                          period=3, class_id=slot.class_id, subject_id=slot.subject_id,
-                          scheduled_staff_id=slot.staff_id, taught_by_id=slot.staff_id))
+def _lesson(db, slot, day: date, **values) -> Lesson:
+    values = {"taught_by_id": slot.staff_id, **values}
+    lesson = Lesson(school_id=slot.term.school_id, term_id=slot.term_id, slot_id=slot.id, day=day, period=slot.period,
+                    class_id=slot.class_id, subject_id=slot.subject_id, scheduled_staff_id=slot.staff_id, **values)
+    db.session.add(lesson)
     db.session.flush()
-    with pytest.raises(NotAllowed):
-        services.delete_slot(slot, actor=admin)
+    return lesson
+
+
+def test_deleting_a_slot_removes_its_coming_lessons_and_keeps_those_taught(db, teaching, admin, audit_events):
+    slot = _save(teaching, admin)
+    taught = _lesson(db, slot, date(2026, 9, 7))
+    _lesson(db, slot, date(2026, 9, 14))
+    _lesson(db, slot, date(2026, 9, 21))
+    assert services.delete_slot(slot, actor=admin, today=date(2026, 9, 10)) == 2
+    db.session.expire_all()
+    lessons = db.session.scalars(sa.select(Lesson)).all()
+    assert [(lesson.id, lesson.slot_id) for lesson in lessons] == [(taught.id, None)]
+    [event] = audit_events("teaching.slot_deleted")
+    assert event.changes["lessons_removed"] == 2
+
+
+def test_a_slot_with_an_adjusted_coming_lesson_cannot_be_deleted(db, teaching, admin):
+    slot = _save(teaching, admin)
+    _lesson(db, slot, date(2026, 9, 14), kind="cancelled", taught_by_id=None, reason="Sports day")
+    with pytest.raises(NotAllowed) as raised:
+        services.delete_slot(slot, actor=admin, today=date(2026, 9, 10))
+    assert "2026-09-14" in raised.value.message
 
 
 def test_an_admin_of_another_school_cannot_change_the_timetable(db, teaching, admin, admin_b):

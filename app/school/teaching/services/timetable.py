@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 
 from app.core.errors import Conflict, ImportRejected, NotAllowed
 from app.extensions import db
@@ -23,8 +23,9 @@ from app.general.audit.services import record
 from app.school.classes.models import Assignment, AssignmentRole, SchoolClass, Subject
 from app.school.classes.services.common import academic_year_bounds
 from app.school.staff.models import StaffMember, StaffStatus
-from app.school.teaching.models import Lesson, Term, TimetableSlot
-from app.school.teaching.services.common import check_reach, clean_int, guarded_flush, lock, raise_if
+from app.school.staff.queries import local_today
+from app.school.teaching.models import Lesson, LessonKind, Term, TimetableSlot
+from app.school.teaching.services.common import check_reach, clean_int, guarded_flush, lock, locked_month, raise_if
 
 log = logging.getLogger(__name__)
 
@@ -213,28 +214,38 @@ def save_slot(term: Term, *, weekday: Any, period: Any, school_class: SchoolClas
     return slot
 
 
-def delete_slot(slot: TimetableSlot, *, actor: Any, expected_version: int | None = None) -> None:
-    """Remove a slot that no lesson was generated from yet; audited.
+def delete_slot(slot: TimetableSlot, *, actor: Any, expected_version: int | None = None,
+                today: date | None = None) -> int:
+    """Remove a slot from the timetable; audited. Its untouched lessons from `today` on go with it (as a
+    regeneration would remove them); lessons already taught stay in the ledger as history. Returns how many
+    lessons were removed.
 
-    :raises NotAllowed: lessons of the slot are in the ledger (history stays tied to the timetable).
-    :raises Conflict: the slot changed meanwhile.
+    :raises NotAllowed: a lesson of the slot from today on was adjusted (a cover, a cancellation) or lies in a
+    month whose pay is locked: deal with it in the ledger first. :raises Conflict: the slot changed meanwhile.
     """
     check_reach(actor, "teaching.manage", slot)
     lock(TimetableSlot, slot, expected_version)
-    lessons = db.session.scalar(sa.select(sa.func.count()).select_from(Lesson).where(Lesson.slot_id == slot.id))
-    if lessons:
-        raise NotAllowed(ngettext(
-            "%(num)d lesson was already generated from this slot: it cannot be deleted. Change its teacher or "
-            "subject instead, or record cancellations in the lesson ledger.",
-            "%(num)d lessons were already generated from this slot: it cannot be deleted. Change its teacher or "
-            "subject instead, or record cancellations in the lesson ledger.", lessons))
-    snapshot = _snapshot(slot)
+    today = today or local_today()
+    coming = list(db.session.execute(sa.select(Lesson.id, Lesson.day, Lesson.kind, Lesson.adjusted_at).where(
+        Lesson.slot_id == slot.id, Lesson.day >= today)))
+    adjusted = [row for row in coming if row.kind != LessonKind.REGULAR or row.adjusted_at is not None]
+    if adjusted:
+        raise NotAllowed(_("A lesson of this slot on %(day)s was adjusted (cover or cancellation): undo that in the "
+                           "lesson ledger before deleting the slot.", day=adjusted[0].day.isoformat()))
+    locked = next((row.day for row in coming if locked_month(slot.term.school_id, row.day)), None)
+    if locked is not None:
+        raise NotAllowed(_("The pay for %(month)s is locked: its lessons can no longer change.",
+                           month=locked.strftime("%Y-%m")))
+    snapshot = {**_snapshot(slot), "lessons_removed": len(coming)}
     slot_id, term = slot.id, slot.term
+    if coming:
+        db.session.execute(sa.delete(Lesson).where(Lesson.id.in_([row.id for row in coming])))
     db.session.delete(slot)
     guarded_flush()
     record("teaching.slot_deleted", subject_type="TimetableSlot", subject_id=slot_id, actor=actor, unit=term.school,
            changes=snapshot)
-    log.info("timetable slot %s of term %s deleted", slot_id, term.id)
+    log.info("timetable slot %s of term %s deleted with %d coming lessons", slot_id, term.id, len(coming))
+    return len(coming)
 
 
 # --- many slots (the import) -------------------------------------------------------------------------------
