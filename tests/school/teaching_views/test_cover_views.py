@@ -151,3 +151,10 @@ def test_an_admin_of_another_school_cannot_assign(client, login_as, world, org):
                                                             "staff_id": world.staff["zhao"].id,
                                                             "version": lesson.version})
     assert response.status_code == 403
+
+
+def test_a_partial_absence_shows_only_the_lessons_in_its_periods(client, login_as, world):
+    login_as(user=world.admin)
+    assert _absent(client, world, first_period=2, last_period=3).status_code == 302
+    page = _board(client, world)
+    assert page.count('data-testid="cover-need"') == 1 and "periods 2–3" in page

@@ -171,3 +171,15 @@ def test_the_export_is_audited_and_neutralised(client, login_as, world, org):
     assert event.changes["kind"] == "teaching_hours" and event.changes["rows"] == 5
     assert client.get(f"/teaching/hours/export.xlsx?unit={world.school.id}").status_code == 200
     assert client.get("/teaching/hours/export.pdf").status_code == 404
+
+
+def test_my_hours_for_a_month_and_the_lessons_of_one_kind(client, world):
+    factories.log_in(client, world.user("wang"))
+    page = client.get("/teaching/my-hours?month=2026-09&kind=regular").get_data(as_text=True)
+    assert "September 2026" in page and page.count("data-lesson-id=") == 8
+
+
+def test_the_overview_never_shows_a_unit_outside_the_scope(client, login_as, world, org):
+    login_as("head")
+    page = client.get(f"/teaching/hours?unit={org.school_b.id}").get_data(as_text=True)
+    assert "School A ·" in page and "School B" not in page

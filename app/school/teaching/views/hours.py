@@ -153,7 +153,7 @@ def my_hours():
     span = _range(terms, request.args.get("term", type=int), request.args.get("month"), current)
     weeks = hours.my_hours(staff, span.first, span.last)
     keep = {"term": span.term.id} if span.term else {"month": span.month}
-    month_first, month_last = month_bounds(_month(span.month) or today)
+    month_first, month_last = month_bounds(_month(span.month) or min(max(today, span.first), span.last))
     month_totals = hours.overall(hours.hours_frame(hours.Filter(staff_ids=(staff.id,)), month_first, month_last,
                                                    by_day=False)).get(staff.id, {})
     return render_template(
