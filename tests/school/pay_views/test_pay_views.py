@@ -239,3 +239,20 @@ def test_opening_a_locked_month_leads_to_its_run(client, login_as, month):
                            follow_redirects=True)
     assert response.request.path == f"/teaching/pay/runs/{run.id}"
     assert "start a correction from the locked run" in response.get_data(as_text=True)
+
+
+def test_an_approved_run_is_sent_back_with_a_reason(client, login_as, month):
+    login_as(user=month.admin)
+    run = _open(client, month)
+    post_step(client, run, "calculate")
+    login_as(user=month.head)
+    post_step(client, run, "approve")
+    login_as(user=month.admin)
+    db.session.refresh(run)
+    response = client.post(f"/teaching/pay/runs/{run.id}/return", data={"reason": "", "version": run.version})
+    assert response.status_code == 422
+    response = client.post(f"/teaching/pay/runs/{run.id}/return",
+                           data={"reason": "A cover was missing", "version": run.version})
+    assert response.status_code == 302
+    db.session.refresh(run)
+    assert run.status == PayRunStatus.CALCULATED and run.approved_by_id is None
