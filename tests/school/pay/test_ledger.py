@@ -343,3 +343,12 @@ def test_lessons_of_a_locked_month_cannot_change(generated):
     locked_run(ps, OCTOBER)
     with pytest.raises(NotAllowed):
         ledger.cancel_lesson(_lesson_on(date(2026, 10, 14)), "Trip", ps.admin)
+
+
+def test_restore_is_refused_when_the_class_has_another_lesson_now(generated):
+    ps = generated
+    lesson = _lesson_on(date(2026, 10, 14))
+    ledger.cancel_lesson(lesson, "Trip", ps.admin)
+    _extra(ps, ps.zhao, day=date(2026, 10, 14), period=2, school_class=ps.class_2)  # the class got another lesson
+    with pytest.raises(Conflict):  # (from the class's unique index: the service checks only the teacher first)
+        ledger.restore_lesson(lesson, ps.admin)
