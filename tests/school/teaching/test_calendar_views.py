@@ -174,3 +174,20 @@ def test_a_head_sees_the_timetable_without_edit_buttons(client, login_as, teachi
 def test_a_term_with_no_lessons_past_today_is_fine_to_view(admin_client, teaching):
     assert admin_client.get(f"/teaching/terms/{teaching.term.id}/timetable?class_id=abc").status_code == 200
     assert teaching.term.starts_on == date(2026, 9, 1)
+
+
+def test_the_forms_render_with_their_choices(admin_client, teaching):
+    page = admin_client.get("/teaching/terms/new").get_data(as_text=True)
+    assert "School A" in page and 'name="cover_window_days"' in page
+    page = admin_client.get(f"/teaching/terms/{teaching.term.id}/closures/new").get_data(as_text=True)
+    assert "Make-up day taught as Friday" in page and "Holiday or closure: no lessons" in page
+    page = admin_client.get(f"/teaching/terms/{teaching.term.id}/edit").get_data(as_text=True)
+    assert "2026-2027 autumn term" in page and 'name="school"' not in page
+
+
+def test_a_make_up_day_is_added_from_the_form(admin_client, db, teaching):
+    response = admin_client.post(f"/teaching/terms/{teaching.term.id}/closures/new", data={
+        "name": "Make-up day", "starts_on": "2026-10-10", "follows_weekday": "5"})
+    assert response.status_code == 302
+    closure = db.session.scalar(sa.select(Closure).where(Closure.name == "Make-up day"))
+    assert (closure.starts_on, closure.ends_on, closure.follows_weekday) == (date(2026, 10, 10), date(2026, 10, 10), 5)

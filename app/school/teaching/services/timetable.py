@@ -38,6 +38,7 @@ COLUMN_OF = {"weekday": "weekday", "period": "period", "class_id": "class", "sub
 
 
 def weekday_name(weekday: int) -> str:
+    """Monday … Sunday in the user's language, for an ISO weekday number."""
     return str(WEEKDAY_NAMES.get(weekday, weekday))
 
 
