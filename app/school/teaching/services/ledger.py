@@ -162,6 +162,19 @@ def move_future_lessons(slot_ids: list[int], new_staff_id: int, from_day: date, 
 
 
 # --- adjustments ------------------------------------------------------------------------------------------
+# A lesson of a month whose pay is locked may still be corrected (the ledger says what happened), but the locked
+# run keeps its figures: paying the difference takes a correction of that month's run. `locked_notice` is what the
+# pages tell the admin after such a change.
+
+
+def locked_notice(lesson: Lesson) -> str | None:
+    """The warning for a change to a lesson whose month's pay is locked, or None."""
+    from app.school.teaching.services.common import locked_month
+
+    if not locked_month(lesson.school_id, lesson.day):
+        return None
+    return _("The pay for %(month)s is already locked and does not include this change. To pay the difference, "
+             "start a correction of that month's pay run.", month=lesson.day.strftime("%Y-%m"))
 
 
 def _clean_reason(reason: Any) -> str:

@@ -87,6 +87,9 @@ def assign_cover():
             m for m in error.errors.values() if m), "danger")
         return redirect(back)
     flash(_("%(name)s covers period %(period)d.", name=covering.full_name, period=lesson.period), "success")
+    notice = services.locked_notice(lesson)
+    if notice:
+        flash(notice, "warning")
     return redirect(back)
 
 

@@ -143,7 +143,16 @@ def lesson(lesson_id: int):
 
 def _done(lesson_id: int, message: str):
     flash(message, "success")
+    _warn_if_locked(lesson_id)
     return redirect(url_for(".lesson", lesson_id=lesson_id))
+
+
+def _warn_if_locked(lesson_id: int) -> None:
+    """After a change: say so when the lesson's month is paid already (a correction pays the difference)."""
+    lesson = db.session.get(Lesson, lesson_id)
+    notice = services.locked_notice(lesson) if lesson is not None else None
+    if notice:
+        flash(notice, "warning")
 
 
 @bp.post("/lessons/<int:lesson_id>/cover")
@@ -195,6 +204,7 @@ def _confirmed(lesson_id: int, action, message: str):
         flash(error.message, "danger")
         return redirect(url_for(".lesson", lesson_id=lesson_id))
     flash(message, "success")
+    _warn_if_locked(lesson_id)
     return None
 
 
