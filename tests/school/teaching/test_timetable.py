@@ -228,3 +228,134 @@ def test_slots_of_another_term_do_not_clash(db, teaching, admin):
     spring = make_term(teaching.school, name="Spring", starts_on=date(2027, 2, 22), ends_on=date(2027, 7, 9))
     make_slot(spring, MON, 3, teaching.class_3, teaching.math, teaching.wang)
     assert _save(teaching, admin).term_id == teaching.term.id
+
+
+# --- races on PostgreSQL (two real connections in two threads) ----------------------------------------------
+
+
+@pytest.fixture
+def committed(app):
+    """School, term, two classes, a teacher assigned to both and two admins, committed for real so that other
+    connections see them; removed afterwards (audit events stay: the log is append-only)."""
+    from app.extensions import db as _db
+
+    with app.app_context():
+        district = factories.make_unit("district", "Race District")
+        school = factories.make_unit("school", "Race School", district)
+        admins = [factories.make_user("admin", unit=school, password=None) for _n in range(2)]
+        subject = factories.make_subject()
+        teacher = factories.make_staff(school, subjects=[subject])
+        classes = [factories.make_class(school, name=f"R{n}") for n in range(2)]
+        for school_class in classes:
+            factories.make_assignment(school_class, teacher, subject=subject, starts_on=date(2026, 9, 1))
+        term = make_term(school)
+        ids = {"units": [school.id, district.id], "admins": [a.id for a in admins], "subject": subject.id,
+               "teacher": teacher.id, "classes": [c.id for c in classes], "term": term.id}
+        _db.session.commit()
+        try:
+            yield ids
+        finally:
+            _db.session.rollback()
+            _remove_committed(_db, ids)
+            _db.session.remove()
+
+
+def _remove_committed(_db, ids: dict) -> None:
+    from app.general.auth.models import User
+    from app.general.org.models import OrgUnit
+    from app.school.classes.models import Assignment, SchoolClass, Subject
+    from app.school.staff.models import StaffMember
+    from app.school.teaching.models import Term
+
+    _db.session.execute(sa.delete(TimetableSlot).where(TimetableSlot.term_id == ids["term"]))
+    _db.session.execute(sa.delete(Term).where(Term.school_id == ids["units"][0]))
+    _db.session.execute(sa.delete(Assignment).where(Assignment.staff_id == ids["teacher"]))
+    _db.session.execute(sa.delete(SchoolClass).where(SchoolClass.id.in_(ids["classes"])))
+    _db.session.execute(sa.delete(StaffMember).where(StaffMember.id == ids["teacher"]))
+    _db.session.execute(sa.delete(Subject).where(Subject.id == ids["subject"]))
+    _db.session.execute(sa.delete(User).where(User.id.in_(ids["admins"])))
+    for unit_id in ids["units"]:
+        _db.session.execute(sa.delete(OrgUnit).where(OrgUnit.id == unit_id))
+    _db.session.commit()
+
+
+def _race(app, actions) -> list:
+    """Each action loads in its own thread and session, all wait, then each writes and commits; returns what
+    each returned, or the exception's class name."""
+    import threading
+
+    from app.extensions import db as _db
+
+    loaded = threading.Barrier(len(actions))
+    outcomes: list = [None] * len(actions)
+
+    def run(n: int, action) -> None:
+        with app.app_context():
+            try:
+                prepared = action()
+                loaded.wait(timeout=10)
+                outcomes[n] = prepared()
+                _db.session.commit()
+            except Exception as error:  # reported to the main thread
+                _db.session.rollback()
+                outcomes[n] = type(error).__name__
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(n, action)) for n, action in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+@pytest.mark.postgres
+def test_two_admins_giving_one_teacher_two_classes_at_once_make_one_slot(app, committed):
+    from app.extensions import db as _db
+    from app.general.auth.models import User
+    from app.school.classes.models import SchoolClass, Subject
+    from app.school.staff.models import StaffMember
+    from app.school.teaching.models import Term
+
+    def add(n: int):
+        def prepare():
+            term, actor = _db.session.get(Term, committed["term"]), _db.session.get(User, committed["admins"][n])
+            school_class = _db.session.get(SchoolClass, committed["classes"][n])
+            subject, staff = _db.session.get(Subject, committed["subject"]), _db.session.get(StaffMember,
+                                                                                          committed["teacher"])
+            return lambda: services.save_slot(term, weekday=MON, period=1, school_class=school_class, subject=subject,
+                                              staff=staff, actor=actor).id and "saved"
+        return prepare
+
+    outcomes = _race(app, [add(0), add(1)])
+    assert sorted(outcomes) in (["ClassesInvalid", "saved"], ["Conflict", "saved"]), outcomes
+    with app.app_context():
+        count = _db.session.scalar(sa.select(sa.func.count()).select_from(TimetableSlot)
+                                   .where(TimetableSlot.term_id == committed["term"]))
+        _db.session.remove()
+    assert count == 1
+
+
+@pytest.mark.postgres
+def test_two_admins_adding_overlapping_terms_at_once_make_one_term(app, committed):
+    from app.extensions import db as _db
+    from app.general.auth.models import User
+    from app.general.org.models import OrgUnit
+    from app.school.teaching.models import Term
+    from app.school.teaching.services import calendar
+
+    def add(n: int):
+        def prepare():
+            school, actor = _db.session.get(OrgUnit, committed["units"][0]), _db.session.get(User,
+                                                                                           committed["admins"][n])
+            return lambda: calendar.save_term(school, name=f"Spring {n}", starts_on=date(2027, 2, 22 + n),
+                                              ends_on=date(2027, 7, 9), cover_window_days=10, actor=actor).name
+        return prepare
+
+    outcomes = _race(app, [add(0), add(1)])
+    assert sorted(outcomes, key=str) in (["Spring 0", "ValidationFailed"], ["Spring 1", "ValidationFailed"]), outcomes
+    with app.app_context():
+        names = _db.session.scalars(sa.select(Term.name).where(Term.school_id == committed["units"][0])).all()
+        _db.session.remove()
+    assert len(names) == 2  # the autumn term and one spring term
