@@ -56,7 +56,8 @@ class MonthInputs:
     """Everything one month's calculation reads.
 
     lessons: columns staff_id, school_id, dom (day of month, 1..31), kind, tenths (periods × 10), class_id (or -1).
-    staff: columns staff_id, school_id, first_dom, last_dom (the days of the month the teacher was employed).
+    staff: columns staff_id, school_id, first_dom, last_dom (the days of the month the teacher was employed;
+           first_dom > last_dom when not employed at all that month).
     homeroom: columns staff_id, first_dom, last_dom (one row per homeroom assignment clipped to the month).
     awards: columns staff_id, award_id, name, amount (Decimal).
     classes: {class_id: (size, grade)}.
@@ -166,15 +167,14 @@ class _Month:
         line = self.results.get(staff_id)
         if line is None:
             school_id, first_dom, last_dom = self.staff[staff_id]
-            employed = last_dom - first_dom + 1
+            employed = max(last_dom - first_dom + 1, 0)  # 0: not employed this month (lessons still count)
             proration = (Decimal(employed) / Decimal(self.days)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
             zero, none = Decimal("0.00"), Decimal("0.0")
-            line = LineResult(staff_id, school_id, None, none, zero, none, zero, zero, zero, zero,
-                              proration,
+            dates = {"from": self.month.replace(day=first_dom).isoformat(),
+                     "to": self.month.replace(day=last_dom).isoformat()} if employed else {"from": None, "to": None}
+            line = LineResult(staff_id, school_id, None, none, zero, none, zero, zero, zero, zero, proration,
                               {"lessons": [], "by_kind": {}, "bonuses": [],
-                               "employment": {"from": self.month.replace(day=first_dom).isoformat(),
-                                              "to": self.month.replace(day=last_dom).isoformat(),
-                                              "days": employed, "month_days": self.days,
+                               "employment": {**dates, "days": employed, "month_days": self.days,
                                               "proration": str(proration)}})
             self.results[staff_id] = line
         return line

@@ -87,6 +87,17 @@ def _dom(day: date, first: date, last: date) -> int:
     return min(max(day, first), last).day
 
 
+def employed_days(hired: date, departed: date | None, last_day: date | None, first: date,
+                  last: date) -> tuple[int, int]:
+    """The first and last day of the month (as days of the month) the person was employed; first > last when
+    they were not employed at all that month (joined after it, or left before it)."""
+    start = hired if hired > first else first
+    end = min(d for d in (departed, last_day, last) if d is not None)
+    if start > last or end < first or start > end:
+        return 1, 0
+    return start.day, end.day
+
+
 def load_month(school_ids: list[int], month: date, *, staff_id: int | None = None,
                last_day: date | None = None) -> MonthInputs:
     """Everything the month's pay of these schools needs (one teacher's only, if `staff_id`; employment cut at
@@ -116,12 +127,9 @@ def load_month(school_ids: list[int], month: date, *, staff_id: int | None = Non
         chunk = sorted(people)[chunk_start:chunk_start + 5000]
         staff_rows += db.session.execute(sa.select(StaffMember.id, StaffMember.school_id, StaffMember.hired_on,
                                                    StaffMember.departed_on).where(StaffMember.id.in_(chunk))).all()
-    staff = pd.DataFrame(
-        [(i, school, _dom(max(hired, first), first, last),
-          _dom(min(d for d in (departed, last_day, last) if d is not None), first, last))
-         for i, school, hired, departed in staff_rows],
-        columns=["staff_id", "school_id", "first_dom", "last_dom"])
-    staff["last_dom"] = staff[["first_dom", "last_dom"]].max(axis=1)
+    staff = pd.DataFrame([(i, school, *employed_days(hired, departed, last_day, first, last))
+                          for i, school, hired, departed in staff_rows],
+                         columns=["staff_id", "school_id", "first_dom", "last_dom"])
     classes = _class_facts({int(c) for c in lessons["class_id"].unique().tolist() if c >= 0}, last)
     return MonthInputs(first, scheme_infos(school_ids, last), lessons, staff, homeroom, awards, classes)
 

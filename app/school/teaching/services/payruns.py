@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.core.errors import InvalidTransition, ValidationFailed
 from app.core.imports.bulk import insert_many
@@ -99,20 +100,24 @@ class Calculated:
 
 def calculate_run(run: PayRun, actor: Any, expected_version: int | None = None) -> Calculated:
     """(Re)calculate the run's lines from the ledger, the schemes, the homeroom assignments and the approved
-    bonuses. Replaces the lines of an unapproved run; never adds a line twice."""
+    bonuses. Replaces the lines of an unapproved run; never adds a line twice.
+
+    `expected_version` is accepted and not checked: a calculation reads the data as it is now, so a second press
+    (or a colleague's) gives the same figures and is no conflict. The row lock still serialises two presses.
+    """
     check_reach(actor, "pay.manage", run)
     if run.status not in (PayRunStatus.DRAFT, PayRunStatus.CALCULATED):
         raise InvalidTransition(_("This run is %(status)s: it can no longer be recalculated.",
                                   status=status_label(run.status)))
-    lock(PayRun, run, expected_version)
-    results = compute([run.school_id], run.month)
+    lock(PayRun, run)
+    inputs = load_month([run.school_id], run.month)
+    results = compute_from(inputs)
     db.session.execute(sa.delete(PayLine).where(PayLine.run_id == run.id))
     write_lines(run.id, results)
-    lessons = sum(int(Decimal(x["periods"]) * 10) for line in results for x in line.detail["lessons"])
     run.status = PayRunStatus.CALCULATED
     run.total = sum((line.total for line in results), Decimal("0.00"))
     run.line_count = len(results)
-    run.lesson_count = lessons // 10
+    run.lesson_count = len(inputs.lessons)
     run.calculated_at = utcnow()
     run.calculated_by_id = actor_id(actor)
     guarded_flush()
@@ -126,8 +131,13 @@ def compute(school_ids: list[int], month: date, **options) -> list[engine.LineRe
 
     :raises ValidationFailed: a lesson falls on a day no pay scheme covers.
     """
+    return compute_from(load_month(school_ids, month, **options))
+
+
+def compute_from(inputs: engine.MonthInputs) -> list[engine.LineResult]:
+    """`engine.calculate`, with a missing scheme told as the admin can act on it."""
     try:
-        return engine.calculate(load_month(school_ids, month, **options))
+        return engine.calculate(inputs)
     except engine.MissingScheme as missing:
         school = db.session.get(OrgUnit, missing.school_id)
         raise ValidationFailed(_("%(school)s has no pay scheme in effect on %(day)s. Add a scheme that starts on "
@@ -147,6 +157,23 @@ def write_lines(run_id: int, results: list[engine.LineResult]) -> None:
         for r in results])
 
 
+def _refuse_if_stale(run: PayRun) -> None:
+    """Approve and lock only figures that are still true: the ledger, the bonuses and the schemes may have changed
+    since the calculation (a cover recorded, a bonus approved), and the stored lines would then leave it out.
+
+    :raises InvalidTransition: the run, calculated again now, would pay someone differently.
+    """
+    now = {line.staff_id: line.total for line in compute([run.school_id], run.month)}
+    stored = dict(db.session.execute(sa.select(PayLine.staff_id, PayLine.total).where(PayLine.run_id == run.id)).all())
+    changed = sum(1 for staff_id in set(now) | set(stored) if now.get(staff_id) != stored.get(staff_id))
+    if changed:
+        raise InvalidTransition(ngettext(
+            "Lessons, bonuses or schemes changed since this run was calculated: %(num)d teacher's pay would now "
+            "differ. Recalculate the run and review it again.",
+            "Lessons, bonuses or schemes changed since this run was calculated: %(num)d teachers' pay would now "
+            "differ. Recalculate the run and review it again.", changed))
+
+
 def approve_run(run: PayRun, actor: Any, expected_version: int | None = None) -> PayRun:
     """The head approves the calculated figures. Pressing twice changes nothing."""
     check_reach(actor, "pay.approve", run)
@@ -156,6 +183,7 @@ def approve_run(run: PayRun, actor: Any, expected_version: int | None = None) ->
         raise InvalidTransition(_("Only a calculated run can be approved (this one is %(status)s).",
                                   status=status_label(run.status)))
     lock(PayRun, run, expected_version)
+    _refuse_if_stale(run)
     run.status = PayRunStatus.APPROVED
     run.approved_at = utcnow()
     run.approved_by_id = actor_id(actor)
@@ -191,6 +219,7 @@ def lock_run(run: PayRun, actor: Any, expected_version: int | None = None) -> Pa
         raise InvalidTransition(_("A run is locked after the head approves it (this one is %(status)s).",
                                   status=status_label(run.status)))
     lock(PayRun, run, expected_version)
+    _refuse_if_stale(run)
     run.status = PayRunStatus.LOCKED
     run.locked_at = utcnow()
     run.locked_by_id = actor_id(actor)

@@ -39,6 +39,7 @@ from app.school.teaching.services.common import (
     clean_text,
     guarded_flush,
     lock,
+    money,
     raise_if,
 )
 
@@ -244,7 +245,7 @@ def award_value(award: BonusAward) -> Decimal:
     if scheme is None or not scheme.point_value:
         raise NotAllowed(_("No pay scheme gives a point a value on %(day)s: set the point value in the scheme "
                            "first.", day=award.earned_on.isoformat()))
-    return (kind.points * scheme.point_value).quantize(Decimal("0.01"))
+    return money(kind.points * scheme.point_value)
 
 
 def _pay_month(award: BonusAward) -> date:
