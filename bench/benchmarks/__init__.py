@@ -11,6 +11,7 @@ MODULES = (
     "bench.benchmarks.staff_import",  # issue 3: 10,000-row staff sheet
     "bench.benchmarks.web_pages",  # issue 3: dashboard, staff list and profile at 20 concurrent users
     "bench.benchmarks.credentials",  # issue 4: reminder scan over ~40,000 credentials, compliance dashboard
+    "bench.benchmarks.teaching",  # issue 5: district pay run vs the bare read, ledger generation, hours pages
 )
 
 
