@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.core.errors import Conflict, NotAllowed, ValidationFailed
+from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.general.notifications.models import Notification
-from app.school.teaching.models import Closure, Lesson, LessonKind
+from app.school.teaching.models import Closure, Lesson, LessonKind, PayLine
 from app.school.teaching.services import ledger, payruns
 from tests.school.pay.conftest import (
     OCTOBER,
@@ -335,14 +335,23 @@ def test_a_cancelled_lesson_frees_its_teacher_and_class(generated):
     put_lesson(ps, ps.wang, date(2026, 10, 14), 2, kind=LessonKind.INVIGILATION)
 
 
-@pytest.mark.xfail(strict=True, reason="cancel_lesson/assign_cover/add_lesson never call common.refuse_if_locked: "
-                                       "the lessons of a locked pay month can still be changed")
-def test_lessons_of_a_locked_month_cannot_change(generated):
+def test_a_lesson_of_a_locked_month_may_be_corrected_and_the_locked_run_keeps_its_figures(generated):
+    """The lead's rule (1b79144): the ledger says what happened, the locked run does not move, and a correction of
+    the run pays the difference."""
     ps = generated
     save_test_scheme(ps.school, ps.admin)
-    locked_run(ps, OCTOBER)
-    with pytest.raises(NotAllowed):
-        ledger.cancel_lesson(_lesson_on(date(2026, 10, 14)), "Trip", ps.admin)
+    run = locked_run(ps, OCTOBER)
+    lesson = _lesson_on(date(2026, 10, 14))
+    assert ledger.locked_notice(lesson) is not None
+    assert ledger.locked_notice(_lesson_on(date(2026, 11, 4))) is None
+    ledger.cancel_lesson(lesson, "Trip recorded late", ps.admin)
+    assert _pay(ps)[ps.wang.id].total == D("450.00")  # the ledger moved
+    assert db.session.scalar(sa.select(PayLine.total).where(PayLine.run_id == run.id,
+                                                                    PayLine.staff_id == ps.wang.id)) \
+        == D("500.00")  # the locked run did not
+    correction = payruns.start_correction(run, "Trip recorded late", ps.admin)
+    payruns.calculate_run(correction, ps.admin)
+    assert payruns.differences(correction, run)[ps.wang.id].change == D("-50.00")
 
 
 def test_restore_is_refused_when_the_class_has_another_lesson_now(generated):

@@ -297,29 +297,35 @@ def test_a_bonus_type_needs_an_amount_or_points_not_both(ready):
         schemes.save_bonus_type(ps.school, {"code": "Y", "name": "Y"}, ps.admin)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a bonus approved after its month's run was calculated (pay_month = that "
-                                       "month) is lost when the stale run is approved and locked: approve_run/lock_run "
-                                       "do not recalculate or refuse, and _pay_month never moves it on")
 def test_a_bonus_approved_after_the_run_was_calculated_is_not_lost(catalogue):
+    """The stale run cannot be approved; recalculated, it pays the bonus (found by this test, fixed in 14e9ea7)."""
     ps = catalogue
     run = payruns.open_run(ps.school, OCTOBER, ps.admin)
     payruns.calculate_run(run, ps.admin)
     award = schemes.approve_award(_propose(ps, ps.open_class), "", ps.head)
+    assert award.pay_month == OCTOBER
+    with pytest.raises(InvalidTransition):
+        payruns.approve_run(run, ps.head)
+    payruns.calculate_run(run, ps.admin)
     payruns.approve_run(run, ps.head)
     payruns.lock_run(run, ps.admin)
-    paid_in_october = _lines(run)[ps.wang.id].bonus_amount == D("200.00")
-    paid_later = award.pay_month > OCTOBER and _compute(ps, award.pay_month)[ps.wang.id].bonus_amount == D("200.00")
-    assert paid_in_october or paid_later
+    assert _lines(run)[ps.wang.id].bonus_amount == D("200.00")
 
 
-HALF_EVEN_BUG = pytest.mark.xfail(strict=True, reason="bug: schemes.award_value quantizes points × point_value "
-                                                       "without rounding=ROUND_HALF_UP, so the context's half-even "
-                                                       "applies (money is rounded half-up everywhere else)")
+def test_a_bonus_approved_after_the_run_was_approved_goes_to_the_next_month(catalogue):
+    ps = catalogue
+    run = payruns.open_run(ps.school, OCTOBER, ps.admin)
+    payruns.calculate_run(run, ps.admin)
+    payruns.approve_run(run, ps.head)
+    award = schemes.approve_award(_propose(ps, ps.open_class), "", ps.head)
+    payruns.lock_run(run, ps.admin)  # not stale: the bonus waits for November
+    assert award.pay_month == NOVEMBER
+    assert _compute(ps, NOVEMBER)[ps.wang.id].bonus_amount == D("200.00")
 
 
 @pytest.mark.parametrize(("points", "point_value", "amount"), [
-    pytest.param("10.25", "0.10", "1.03", marks=HALF_EVEN_BUG),  # 1.025 → half-up 1.03 (half-even: 1.02)
-    pytest.param("0.5", "0.05", "0.03", marks=HALF_EVEN_BUG),    # 0.025 → 0.03 (half-even: 0.02)
+    ("10.25", "0.10", "1.03"),  # 1.025 → half-up 1.03 (half-even would give 1.02)
+    ("0.5", "0.05", "0.03"),    # 0.025 → 0.03 (half-even: 0.02)
     ("3", "33.33", "99.99"),
 ])
 def test_points_are_valued_with_half_up_rounding(pay_school, points, point_value, amount):
