@@ -265,3 +265,13 @@ def test_one_line_per_teacher_with_something_to_pay_sorted_by_id():
 
 def test_no_lessons_no_lines():
     assert _calc(staff=[(1, 1, 30)]) == []
+
+
+def test_someone_not_employed_this_month_gets_no_allowance_and_no_load():
+    # (1, 0): joined after the month or left before it; their bonus and any lesson recorded still count
+    lines = _calc(staff=[(1, 1, 0)], homeroom=[(1, 1, 30)], awards=[(1, 3, "Late bonus", D("80.00"))],
+                  lessons=[(1, 5, "regular", 10)])
+    line = line_of(lines, 1)
+    assert line.allowance_amount == D("0.00") and line.overtime_amount == D("0.00")
+    assert line.proration == D("0.0000") and line.detail["employment"]["days"] == 0
+    assert line.total == D("50.00") + D("80.00")

@@ -77,6 +77,9 @@ def months(draw, max_staff: int = 4, max_lessons: int = 40):
     schemes = draw(schemes_for(month))
     staff = []
     for staff_id in range(1, draw(st.integers(1, max_staff)) + 1):
+        if draw(st.integers(0, 9)) == 0:
+            staff.append((staff_id, 1, 0))  # not employed this month (joined after it or left before it)
+            continue
         first = draw(st.integers(1, days))
         staff.append((staff_id, first, draw(st.integers(first, days))))
     employed = {s: (f, last) for s, f, last in staff}
@@ -85,6 +88,8 @@ def months(draw, max_staff: int = 4, max_lessons: int = 40):
     for _ in range(draw(st.integers(0, max_lessons))):
         staff_id = draw(st.sampled_from(sorted(employed)))
         first, last = employed[staff_id]
+        if first > last:
+            first, last = 1, days  # a lesson of someone not employed still counts
         lessons.append((staff_id, draw(st.integers(first, last)), draw(st.sampled_from(KINDS)),
                         draw(st.integers(1, 30)), draw(st.sampled_from([-1, 1, 2, 3, 4]))))  # 4: unknown class
     homeroom = []
@@ -99,73 +104,84 @@ def months(draw, max_staff: int = 4, max_lessons: int = 40):
 # --- the reference ------------------------------------------------------------------------------------------------
 
 
-def reference(m: Month) -> dict[int, dict]:
-    """The rules of the engine's docstring, the slow and obvious way: a loop per lesson, per day, per award."""
-    days = calendar.monthrange(m.month.year, m.month.month)[1]
+def _days(m: Month) -> int:
+    return calendar.monthrange(m.month.year, m.month.month)[1]
 
-    def scheme_on(dom):
-        day = m.month.replace(day=dom)
-        current = None
-        for scheme in sorted(m.schemes, key=lambda s: s.effective_from):
-            if scheme.effective_from <= day:
-                current = scheme
-        return current
 
-    def factor(scheme, class_id):
-        size, grade = m.classes.get(class_id, (None, None))
-        result = D("1")
-        for basis, low, high, value in scheme.multipliers:
-            measure = size if basis == "class_size" else grade
-            if measure is not None and low <= measure <= high:
-                result *= value
-        return result
+def _scheme_on(m: Month, dom: int):
+    """The scheme in effect on that day of the month (the latest started on or before it), or None."""
+    day = m.month.replace(day=dom)
+    current = None
+    for scheme in sorted(m.schemes, key=lambda s: s.effective_from):
+        if scheme.effective_from <= day:
+            current = scheme
+    return current
 
-    employed = {s: (f, last) for s, f, last in m.staff}
-    lines: dict[int, dict] = {}
 
-    def line(staff_id):
-        return lines.setdefault(staff_id, {"groups": {}, "allowance": D("0.00"), "bonus": D("0")})
+def _factor(m: Month, scheme, class_id: int) -> Decimal:
+    size, grade = m.classes.get(class_id, (None, None))
+    result = D("1")
+    for basis, low, high, value in scheme.multipliers:
+        measure = size if basis == "class_size" else grade
+        if measure is not None and low <= measure <= high:
+            result *= value
+    return result
 
+
+def _reference_lessons(m: Month) -> dict[int, dict]:
+    """Per teacher: periods per (scheme, kind, factor) group — one lesson at a time."""
+    groups: dict[int, dict] = {}
     for staff_id, dom, kind, tenths, class_id in m.lessons:
-        scheme = scheme_on(dom)
+        scheme = _scheme_on(m, dom)
         if scheme is None:
             raise engine.MissingScheme(1, m.month.replace(day=dom))
-        key = (scheme.id, kind, factor(scheme, class_id))
-        groups = line(staff_id)["groups"]
-        groups[key] = groups.get(key, D("0")) + D(tenths) / 10
+        key = (scheme.id, kind, _factor(m, scheme, class_id))
+        mine = groups.setdefault(staff_id, {})
+        mine[key] = mine.get(key, D("0")) + D(tenths) / 10
+    return groups
+
+
+def _reference_allowances(m: Month) -> dict[int, Decimal]:
+    """Per homeroom teacher: the allowance of each day employed as homeroom teacher, divided by the month's days."""
+    employed = {s: (f, last) for s, f, last in m.staff}
+    result = {}
     for staff_id in {h[0] for h in m.homeroom}:
         first, last = employed[staff_id]
         covered = {d for s, f, t in m.homeroom if s == staff_id for d in range(f, t + 1) if first <= d <= last}
-        if not covered:
-            continue  # homeroom teacher only outside the employment: nothing to pay
-        total = D("0")
-        for d in covered:
-            if scheme_on(d) is not None:
-                total += scheme_on(d).homeroom_allowance
-        line(staff_id)["allowance"] = _round(total / days)
+        if covered:  # homeroom teacher only outside the employment: nothing to pay, no line
+            allowances = [_scheme_on(m, d).homeroom_allowance for d in covered if _scheme_on(m, d) is not None]
+            result[staff_id] = _round(sum(allowances, D("0")) / _days(m))
+    return result
+
+
+def reference(m: Month) -> dict[int, dict]:
+    """The rules of the engine's docstring, the slow and obvious way: a loop per lesson, per day, per award."""
+    days = _days(m)
+    employed = {s: (f, last) for s, f, last in m.staff}
+    groups = _reference_lessons(m)
+    allowances = _reference_allowances(m)
+    bonuses: dict[int, Decimal] = {}
     for staff_id, _id, _name, amount in m.awards:
-        line(staff_id)["bonus"] += amount
+        bonuses[staff_id] = bonuses.get(staff_id, D("0")) + amount
     result = {}
-    for staff_id, data in lines.items():
+    for staff_id in set(groups) | set(allowances) | set(bonuses):
         first, last = employed[staff_id]
-        lesson_amount = D("0")
-        periods = D("0")
-        for (scheme_id, kind, value), group_periods in data["groups"].items():
+        lesson_amount, periods = D("0"), D("0")
+        for (scheme_id, kind, value), group_periods in groups.get(staff_id, {}).items():
             scheme = next(s for s in m.schemes if s.id == scheme_id)
             lesson_amount += _round(group_periods * scheme.rates[kind] * value)
             periods += group_periods
-        in_effect = [scheme_on(d) for d in range(first, last + 1) if scheme_on(d) is not None]
+        in_effect = [_scheme_on(m, d) for d in range(first, last + 1) if _scheme_on(m, d) is not None]
         over, overtime = D("0"), D("0.00")
         if in_effect:
             load = _round(sum((s.standard_monthly_periods for s in in_effect), D("0")) / days, TENTH)
             over = max(periods - load, D("0"))
             overtime = _round(over * in_effect[-1].overtime_rate)
-        bonus = _round(data["bonus"])
-        total = _round(lesson_amount) + overtime + data["allowance"] + bonus
+        allowance, bonus = allowances.get(staff_id, D("0.00")), _round(bonuses.get(staff_id, D("0")))
         result[staff_id] = {"periods": periods, "lesson_amount": _round(lesson_amount), "overtime_periods": over,
-                            "overtime_amount": overtime, "allowance_amount": data["allowance"],
-                            "bonus_amount": bonus, "total": total,
-                            "proration": _round(D(last - first + 1) / days, D("0.0001")),
+                            "overtime_amount": overtime, "allowance_amount": allowance, "bonus_amount": bonus,
+                            "total": _round(lesson_amount) + overtime + allowance + bonus,
+                            "proration": _round(D(max(last - first + 1, 0)) / days, D("0.0001")),
                             "scheme_id": in_effect[-1].id if in_effect else None}
     return result
 
@@ -199,6 +215,8 @@ def test_total_is_the_sum_of_its_parts(m):
 def test_adding_a_lesson_never_lowers_anyones_pay(m, data):
     before = {line.staff_id: line.total for line in engine.calculate(m.inputs())}
     staff_id, first, last = data.draw(st.sampled_from(m.staff))
+    if first > last:
+        first, last = 1, 28
     extra = (staff_id, data.draw(st.integers(first, last)), data.draw(st.sampled_from(KINDS)),
              data.draw(st.integers(1, 30)), data.draw(st.sampled_from([-1, 1, 2, 3])))
     after = {line.staff_id: line.total for line in engine.calculate(m.inputs(m.lessons + [extra]))}

@@ -331,7 +331,7 @@ def test_the_database_allows_one_open_run_per_school_and_month(ready):
                                                     created_at=sa.func.now(), version=1))
 
 
-# --- proration through the database ------------------------------------------------------------------------------------
+# --- proration through the database ---------------------------------------------------------------------------------
 
 
 def test_a_teacher_hired_on_the_16th_has_a_prorated_load(ready):
