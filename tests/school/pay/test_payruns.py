@@ -233,6 +233,9 @@ def test_a_correction_is_version_two_and_shows_the_difference(ready):
     before = _statements()
     payruns.lock_run(correction, ps.admin)
     assert _statements() == before + 4
+    contexts = db.session.scalars(sa.select(Notification.context).where(Notification.template == STATEMENT)).all()
+    assert sorted(c["correction"] for c in contexts) == [False] * 4 + [True] * 4
+    assert {c["total"] for c in contexts if c["correction"]} == {"585.00", "600.00"}
     assert payruns.latest_run(ps.school.id, OCTOBER).id == correction.id
 
 
@@ -247,6 +250,17 @@ def test_only_the_newest_locked_run_can_be_corrected(ready):
         payruns.start_correction(run, "Fix the old one", ps.admin)
     third = payruns.start_correction(correction, "Fix again", ps.admin)
     assert (third.number, third.corrects_id) == (3, correction.id)
+
+
+def test_the_first_run_has_no_baseline_and_every_line_is_new(ready):
+    ps = ready
+    run = payruns.open_run(ps.school, OCTOBER, ps.admin)
+    payruns.calculate_run(run, ps.admin)
+    assert payruns.baseline(run) is None
+    changes = payruns.differences(run, None)
+    assert {s: (c.before, c.change) for s, c in changes.items()} == {ps.wang.id: (None, D("500.00")),
+                                                                      ps.li.id: (None, D("600.00"))}
+    assert changes[ps.wang.id].name == ps.wang.full_name
 
 
 def test_the_next_month_is_compared_with_the_locked_one(ready):
