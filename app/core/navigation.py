@@ -25,7 +25,7 @@ class NavItem:
 _ITEMS: list[NavItem] = []
 
 # Entries of a group share one drop-down menu (so that an administrator's bar fits a laptop's width).
-GROUPS = {"admin": _l("Administration")}
+GROUPS = {"admin": _l("Administration"), "credentials": _l("Credentials"), "teaching": _l("Teaching and pay")}
 
 
 def register_nav(permission: str, endpoint: str, label, order: int = 50, group: str | None = None) -> None:
@@ -67,9 +67,18 @@ def _nav_items() -> list[dict]:
 
 
 def _active(items: list[NavItem], endpoint: str) -> NavItem | None:
-    """The entry of the page shown: its own endpoint, else the first entry of the same blueprint."""
+    """The entry of the page shown: its own endpoint; else, of the same blueprint's entries, the one whose address
+    is the longest start of the page's (/teaching/pay/runs/5 belongs to Pay at /teaching/pay/, not to Teaching at
+    /teaching/); else the blueprint's first entry."""
     exact = next((item for item in items if item.endpoint == endpoint), None)
-    return exact or next((item for item in items if endpoint.startswith(item.prefix)), None)
+    if exact is not None:
+        return exact
+    same = [item for item in items if endpoint.startswith(item.prefix)]
+    path = request.path
+    under = [(len(url), item) for item in same if path.startswith(url := url_for(item.endpoint))]
+    if under:
+        return max(under, key=lambda pair: pair[0])[1]
+    return same[0] if same else None
 
 
 def register(app: Flask) -> None:

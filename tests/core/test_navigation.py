@@ -36,10 +36,28 @@ def test_teachers_see_no_administration(client, login_as):
     assert "Administration" not in bar and ">Users</a>" not in bar
 
 
+def _active_entries(bar: str) -> list[str]:
+    """The addresses of the highlighted entries (a highlighted menu holds exactly one of them)."""
+    return re.findall(r'(?:nav-link text-nowrap|dropdown-item) active" href="([^"]+)"', bar)
+
+
 def test_one_entry_is_active_even_when_two_share_a_blueprint(client, login_as):
     login_as("admin")
     bar = _bar(client.get("/credentials/compliance").get_data(as_text=True))
-    assert bar.count(" active") == 1
-    assert re.search(r'nav-link text-nowrap active" href="/credentials/compliance"', bar)
+    assert _active_entries(bar) == ["/credentials/compliance"]
     bar = _bar(client.get("/credentials/").get_data(as_text=True))
-    assert re.search(r'nav-link text-nowrap active" href="/credentials/"', bar) and bar.count(" active") == 1
+    assert _active_entries(bar) == ["/credentials/"]
+
+
+def test_teaching_and_pay_share_a_menu_and_a_pay_page_highlights_pay(client, login_as):
+    login_as("admin")
+    bar = _bar(client.get("/teaching/pay/schemes").get_data(as_text=True))
+    menu = re.search(r'dropdown-toggle[^>]*>Teaching and pay</a>\s*<ul class="dropdown-menu">(.*?)</ul>', bar, re.S)
+    assert menu and ">Teaching</a>" in menu.group(1) and ">Pay</a>" in menu.group(1)
+    assert _active_entries(bar) == ["/teaching/pay/"]
+
+
+def test_a_teachers_statement_page_highlights_my_pay(client, login_as):
+    login_as("teacher")
+    bar = _bar(client.get("/teaching/pay/mine").get_data(as_text=True))
+    assert _active_entries(bar) == ["/teaching/pay/mine"]

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from app.core.navigation import register_nav
 
 bp = Blueprint("credentials", __name__, url_prefix="/credentials")
-register_nav("credentials.view", "credentials.index", _l("Credentials"), order=45)
+register_nav("credentials.view", "credentials.index", _l("Credentials"), order=45, group="credentials")
 register_nav("credentials.view_own", "credentials.mine", _l("My certificates"), order=45)
 
 

@@ -17,7 +17,7 @@ from app.school.imports_kinds import FORMATS, build_export
 from app.school.imports_views import chosen_school, download
 from app.school.staff.queries import local_today
 
-register_nav("compliance.view", "credentials.compliance", _l("Compliance"), order=45)
+register_nav("compliance.view", "credentials.compliance", _l("Compliance"), order=45, group="credentials")
 
 PER_PAGE = 25  # as the staff list
 FRAGMENTS_KEPT = 64

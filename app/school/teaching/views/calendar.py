@@ -22,7 +22,7 @@ from app.school.teaching.services import calendar as services
 from app.school.teaching.services.timetable import weekday_name
 from app.school.teaching.views import bp
 
-register_nav("teaching.view", "teaching.index", _l("Teaching"), order=50)
+register_nav("teaching.view", "teaching.index", _l("Teaching"), order=50, group="teaching")
 
 
 def actor():

@@ -34,7 +34,7 @@ from app.school.teaching.services.ledger import kind_labels
 from app.school.teaching.views import bp
 from app.school.teaching.views.schemes import actor, form_page
 
-register_nav("pay.view", "teaching.pay_runs", _l("Pay"), order=55)
+register_nav("pay.view", "teaching.pay_runs", _l("Pay"), order=55, group="teaching")
 register_nav("pay.view_own", "teaching.my_pay", _l("My pay"), order=55)
 
 RUNS_PER_PAGE = 25
