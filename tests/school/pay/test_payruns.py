@@ -419,6 +419,28 @@ def test_no_allowance_in_a_month_after_the_teacher_left(ready):
     assert ps.li.id not in lines or lines[ps.li.id].allowance_amount == D("0.00")
 
 
+def test_a_bonus_paid_after_the_teacher_left_is_written_as_a_line(ready):
+    """Someone not employed in the month (no scheme, no dates) still gets a written line for an approved bonus."""
+    from app.school.teaching.services import schemes
+
+    ps = ready
+    coaching = schemes.save_bonus_type(ps.school, {"code": "COACH", "name": "Coaching", "amount": "150"}, ps.admin)
+    award = schemes.propose_award(ps.li, coaching, date(2026, 9, 20), "Maths olympiad", "certificate", ps.admin)
+    september = locked_run(ps, date(2026, 9, 1))
+    assert ps.li.id in _lines(september)
+    schemes.approve_award(award, "", ps.head)
+    assert award.pay_month == OCTOBER
+    ps.li.departed_on = date(2026, 9, 30)
+    ps.li.status = "departed"
+    db.session.flush()
+    run = payruns.open_run(ps.school, OCTOBER, ps.admin)
+    payruns.calculate_run(run, ps.admin)
+    line = _lines(run)[ps.li.id]
+    assert (line.bonus_amount, line.allowance_amount, line.total) == (D("150.00"), D("0.00"), D("150.00"))
+    assert line.proration == D("0") and line.scheme_id is None
+    assert line.detail["employment"]["days"] == 0
+
+
 def test_a_stale_version_is_refused(ready):
     from app.core.errors import Conflict
 
