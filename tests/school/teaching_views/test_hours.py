@@ -183,3 +183,14 @@ def test_the_overview_never_shows_a_unit_outside_the_scope(client, login_as, wor
     login_as("head")
     page = client.get(f"/teaching/hours?unit={org.school_b.id}").get_data(as_text=True)
     assert "School A ·" in page and "School B" not in page
+
+
+def test_my_hours_count_only_what_was_taught_up_to_today(client, world, monkeypatch):
+    """The ledger holds the rest of the term as planned lessons: they are no hours yet."""
+    from app.school.teaching.views import hours as hours_views
+
+    monkeypatch.setattr(hours_views, "local_today", lambda: MONDAY)
+    factories.log_in(client, world.user("wang"))
+    page = client.get(f"/teaching/my-hours?term={world.term.id}").get_data(as_text=True)
+    assert 'data-week="2026-09-14"' in page and 'data-week="2026-09-21"' not in page
+    assert "planned, not taught yet" in page

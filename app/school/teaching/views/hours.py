@@ -151,17 +151,21 @@ def my_hours():
     today = local_today()
     current = term_of(staff.school_id, today) or next((t for t in terms if t.starts_on <= today), None)
     span = _range(terms, request.args.get("term", type=int), request.args.get("month"), current)
-    weeks = hours.my_hours(staff, span.first, span.last)
+    # what was taught: up to today (the ledger's later lessons are the plan, not hours yet)
+    taught_until = min(span.last, today)
+    weeks = hours.my_hours(staff, span.first, taught_until) if span.first <= taught_until else []
     keep = {"term": span.term.id} if span.term else {"month": span.month}
     month_first, month_last = month_bounds(_month(span.month) or min(max(today, span.first), span.last))
-    month_totals = hours.overall(hours.hours_frame(hours.Filter(staff_ids=(staff.id,)), month_first, month_last,
-                                                   by_day=False)).get(staff.id, {})
+    month_totals = hours.overall(hours.hours_frame(hours.Filter(staff_ids=(staff.id,)), month_first,
+                                                   min(month_last, today), by_day=False)).get(staff.id, {}) \
+        if month_first <= today else {}
     return render_template(
         "teaching/my_hours.html", staff=staff, terms=terms, span=span, weeks=weeks, keep=keep,
         chart=chart(weeks, lambda w: url_for(".my_hours", week=w.isoformat(), **keep, _anchor="lessons")),
         range_totals=hours.sum_kinds(weeks), month_totals=month_totals, month_first=month_first,
         listing=_listing(staff, span), labels=kind_labels(), kinds=hours.KINDS, colours=COLOURS,
-        slots=_timetable(staff, span.term or current), timetable_term=span.term or current, weekday_label=weekday_label)
+        slots=_timetable(staff, span.term or current), timetable_term=span.term or current, weekday_label=weekday_label,
+        taught_until=taught_until, today=today)
 
 
 # --- the overview for admins and heads ------------------------------------------------------------------------
