@@ -92,6 +92,15 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
+class GenerateForm(FlaskForm):
+    """Regenerate the term's lessons from a day on (today unless chosen): the past stays as it was taught."""
+
+    from_day = DateField(_l("Apply changes from"), validators=[Optional()],
+                         description=_l("Lessons before this day are left as they are. Choose an earlier day to "
+                                        "bring back the lessons of a holiday removed by mistake, for example."))
+    submit = SubmitField(_l("Generate lessons"))
+
+
 # --- ledger, covers and hours --------------------------------------------------------------------------------
 
 

@@ -152,7 +152,7 @@ def test_lessons_outside_the_absent_periods_are_not_listed(board_day):
 def test_a_colleague_given_a_cover_is_not_offered_again_for_that_period(board_day):
     ps = board_day
     make_slot(ps.term, WED, 2, ps.class_3, ps.chinese, ps.chen)  # Chen teaches 7(3) at the same time
-    ledger.generate_term(ps.term, ps.admin)
+    ledger.generate_term(ps.term, ps.admin, from_day=DAY)
     ledger.record_absence(ps.chen, DAY, 1, 8, "Meeting", ps.admin)
     _ids, need, _board = _offered(ps, limit=10)
     ledger.assign_cover(need.lesson, ps.zhao, "Training day", ps.admin)

@@ -98,7 +98,8 @@ def test_removing_the_closure_again_brings_the_lessons_back(generated):
     db.session.delete(closure)
     db.session.flush()
     db.session.expire(ps.term, ["closures"])
-    assert ledger.generate_term(ps.term, ps.admin).added == 3
+    assert ledger.generate_term(ps.term, ps.admin).added == 0  # by default the past stays as it was
+    assert ledger.generate_term(ps.term, ps.admin, from_day=closure.starts_on).added == 3
     assert [lesson.day for lesson in lessons_of(ps.wang.id, first=OCTOBER, last=OCT_LAST)] == WANG_OCTOBER
 
 
@@ -363,9 +364,6 @@ def test_restore_is_refused_when_the_class_has_another_lesson_now(generated):
         ledger.restore_lesson(lesson, ps.admin)
 
 
-@pytest.mark.xfail(strict=True, raises=sa.exc.IntegrityError,
-                   reason="bug: generate_term's moves UPDATE taught_by_id without the busy check _insert_free does for "
-                          "inserts, so uq_lessons_teacher_time raises a raw IntegrityError (a 500)")
 def test_a_move_onto_a_busy_teacher_is_not_a_database_error(generated):
     """The slot's new teacher already has an added lesson at one of its times: regeneration must not fail with a
     raw unique-index error (it may skip that lesson or refuse with a message)."""
@@ -382,9 +380,6 @@ def test_a_move_onto_a_busy_teacher_is_not_a_database_error(generated):
     assert (date(2026, 11, 25), 2) in taught
 
 
-@pytest.mark.xfail(strict=True, raises=sa.exc.IntegrityError,
-                   reason="bug: move_future_lessons (used by reassign.py) UPDATEs taught_by_id without checking the "
-                          "new teacher's covers/added lessons, so uq_lessons_teacher_time raises a raw IntegrityError")
 def test_moving_future_lessons_onto_a_busy_teacher_is_not_a_database_error(generated):
     ps = generated
     _extra(ps, ps.zhao, day=date(2026, 11, 18), period=2, school_class=ps.class_3)
@@ -396,9 +391,6 @@ def test_moving_future_lessons_onto_a_busy_teacher_is_not_a_database_error(gener
     assert moved > 0
 
 
-@pytest.mark.xfail(strict=True, reason="bug: generate_term matches existing lessons on (slot, day) only and moves "
-                                       "only the teacher: a slot moved to another period or class (save_slot allows "
-                                       "it) keeps its untouched future lessons at the old period and class")
 def test_a_slot_moved_to_another_period_and_class_moves_its_future_lessons(generated):
     ps = generated
     ps.slots[1].period = 4  # Wednesdays: period 2 in 7(2) → period 4 in 7(3)
@@ -411,9 +403,6 @@ def test_a_slot_moved_to_another_period_and_class_moves_its_future_lessons(gener
     assert {(lesson.period, lesson.class_id) for lesson in after} == {(4, ps.class_3.id)}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: generate_term removes and adds by (slot, day) over the whole term, "
-                                       "ignoring from_day: moving a slot to another weekday deletes the lessons "
-                                       "already taught on the old weekday and invents past ones on the new weekday")
 def test_a_slot_moved_to_another_weekday_leaves_the_past_as_taught(generated):
     ps = generated
     taught = [lesson.day for lesson in lessons_of(slot_id=ps.slots[1].id, last=date(2026, 11, 15))]

@@ -56,6 +56,7 @@ class GenerationResult:
     moved: int
     kept: int  # lessons already there and left as they were
     skipped_locked_months: tuple[str, ...] = ()
+    blocked: int = 0  # lessons not added or not moved because the teacher or the class was taken then
 
 
 def _locked_months(school_id: int) -> set[date]:
@@ -72,16 +73,21 @@ def term_of(school_id: int, day: date) -> Term | None:
 def generate_term(term: Term, actor: Any, *, from_day: date | None = None) -> GenerationResult:
     """Bring the term's ledger in line with its timetable and calendar (the caller commits).
 
-    Adds every missing lesson (past days too: a term generated late is complete); removes untouched regular
-    lessons that no longer belong (a closure added, a slot gone); gives untouched lessons from `from_day` on
-    (default: today, so that past lessons stay with whoever taught them) to the slot's current teacher. Months
-    whose pay is locked are left alone.
+    The first generation fills the whole term (a term generated late is complete). Later ones change the ledger
+    from `from_day` on (default: today), so that the past stays as it was taught: missing lessons are added,
+    untouched regular lessons that no longer belong go (a slot gone or moved to another day), and untouched
+    lessons follow their slot's current period, class, subject and teacher. Whatever the day, untouched lessons
+    on a day that is no longer a school day go (a closure added afterwards). Adjusted lessons (covers,
+    cancellations) and months whose pay is locked are never touched; a lesson that would double-book a teacher
+    or a class stays as it was and is counted in `blocked`.
     """
     check_reach(actor, "teaching.manage", term)
     lock(Term, term)
     locked = _locked_months(term.school_id)
-    days = [d for d in school_days(term.starts_on, term.ends_on, term.closures)
-            if first_of_month(d.day) not in locked]
+    start = term.starts_on if term.generated_at is None else max(from_day or local_today(), term.starts_on)
+    calendar_days = school_days(term.starts_on, term.ends_on, term.closures)
+    school_day_set = {d.day for d in calendar_days}
+    days = [d for d in calendar_days if d.day >= start and first_of_month(d.day) not in locked]
     slots = db.session.execute(sa.select(TimetableSlot.id, TimetableSlot.weekday, TimetableSlot.period,
                                          TimetableSlot.class_id, TimetableSlot.subject_id, TimetableSlot.staff_id)
                                .where(TimetableSlot.term_id == term.id)).all()
@@ -91,71 +97,122 @@ def generate_term(term: Term, actor: Any, *, from_day: date | None = None) -> Ge
     planned = {(slot.id, d.day): slot for d in days for slot in by_weekday.get(d.weekday, ())}
 
     existing = db.session.execute(
-        sa.select(Lesson.id, Lesson.slot_id, Lesson.day, Lesson.kind, Lesson.adjusted_at, Lesson.taught_by_id)
+        sa.select(Lesson.id, Lesson.slot_id, Lesson.day, Lesson.period, Lesson.class_id, Lesson.subject_id,
+                  Lesson.kind, Lesson.adjusted_at, Lesson.taught_by_id)
         .where(Lesson.term_id == term.id, Lesson.slot_id.is_not(None))).all()
     have = {(row.slot_id, row.day) for row in existing}
     untouched = [row for row in existing if row.kind == LessonKind.REGULAR and row.adjusted_at is None
                  and first_of_month(row.day) not in locked]
-    remove_ids = [row.id for row in untouched if (row.slot_id, row.day) not in planned]
-    start = max(from_day or local_today(), term.starts_on)
-    moves = [{"id": row.id, "staff": planned[(row.slot_id, row.day)].staff_id} for row in untouched
-             if (row.slot_id, row.day) in planned and row.day >= start
-             and row.taught_by_id != planned[(row.slot_id, row.day)].staff_id]
+    remove_ids = [row.id for row in untouched
+                  if row.day not in school_day_set or (row.day >= start and (row.slot_id, row.day) not in planned)]
+    removed = set(remove_ids)
+    changes = [(row, planned[(row.slot_id, row.day)]) for row in untouched
+               if row.id not in removed and (row.slot_id, row.day) in planned
+               and (row.period, row.class_id, row.subject_id, row.taught_by_id)
+               != (planned[(row.slot_id, row.day)].period, planned[(row.slot_id, row.day)].class_id,
+                   planned[(row.slot_id, row.day)].subject_id, planned[(row.slot_id, row.day)].staff_id)]
     if remove_ids:
         for condition in among(Lesson.id, remove_ids):
             db.session.execute(sa.delete(Lesson).where(condition))
-    for move in moves:
-        db.session.execute(sa.update(Lesson).where(Lesson.id == move["id"]).values(
-            taught_by_id=move["staff"], scheduled_staff_id=move["staff"], version=Lesson.version + 1))
+    moved, blocked = _follow_slots(term.school_id, changes)
     stamp = utcnow()
     rows = [{"school_id": term.school_id, "term_id": term.id, "slot_id": slot.id, "day": day,
              "period": slot.period, "class_id": slot.class_id, "subject_id": slot.subject_id,
              "scheduled_staff_id": slot.staff_id, "taught_by_id": slot.staff_id, "kind": LessonKind.REGULAR.value,
              "periods": Decimal("1"), "created_at": stamp, "version": 1}
             for (slot_id, day), slot in planned.items() if (slot_id, day) not in have]
-    _insert_free(rows)
+    added = _insert_free(rows)
+    blocked += len(rows) - added
     term.generated_at = stamp
     skipped = tuple(sorted(m.strftime("%Y-%m") for m in locked if term.starts_on.replace(day=1) <= m <= term.ends_on))
-    result = GenerationResult(added=len(rows), removed=len(remove_ids), moved=len(moves),
-                              kept=len(have) - len(remove_ids), skipped_locked_months=skipped)
+    result = GenerationResult(added=added, removed=len(remove_ids), moved=moved,
+                              kept=len(have) - len(remove_ids), skipped_locked_months=skipped, blocked=blocked)
     record("teaching.lessons_generated", subject=term, actor=actor,
-           changes={"added": result.added, "removed": result.removed, "moved": result.moved,
-                    "kept": result.kept, "locked_months": list(result.skipped_locked_months)})
+           changes={"from": start.isoformat(), "added": result.added, "removed": result.removed,
+                    "moved": result.moved, "blocked": result.blocked, "kept": result.kept,
+                    "locked_months": list(result.skipped_locked_months)})
     db.session.flush()
     return result
 
 
-def _insert_free(rows: list[dict]) -> None:
-    """Insert generated lessons, leaving out any whose teacher or class already has a lesson in that period
-    (an extra lesson or a cover recorded before the slot existed): the ledger never double-books."""
-    if not rows:
-        return
-    busy_teacher = set(db.session.execute(
+def _busy(school_id: int, first: date, last: date) -> tuple[set, set]:
+    """(teacher, day, period) and (class, day, period) already taken in the ledger between two days."""
+    teachers = set(db.session.execute(
         sa.select(Lesson.taught_by_id, Lesson.day, Lesson.period).where(
-            Lesson.school_id == rows[0]["school_id"], Lesson.taught_by_id.is_not(None),
-            Lesson.day >= min(r["day"] for r in rows), Lesson.day <= max(r["day"] for r in rows))).all())
-    busy_class = set(db.session.execute(
+            Lesson.school_id == school_id, Lesson.taught_by_id.is_not(None), Lesson.day >= first,
+            Lesson.day <= last)).all())
+    classes = set(db.session.execute(
         sa.select(Lesson.class_id, Lesson.day, Lesson.period).where(
-            Lesson.school_id == rows[0]["school_id"], Lesson.class_id.is_not(None),
-            Lesson.kind != LessonKind.CANCELLED,
-            Lesson.day >= min(r["day"] for r in rows), Lesson.day <= max(r["day"] for r in rows))).all())
-    free = [r for r in rows if (r["taught_by_id"], r["day"], r["period"]) not in busy_teacher
-            and (r["class_id"], r["day"], r["period"]) not in busy_class]
+            Lesson.school_id == school_id, Lesson.class_id.is_not(None), Lesson.kind != LessonKind.CANCELLED,
+            Lesson.day >= first, Lesson.day <= last)).all())
+    return teachers, classes
+
+
+def _follow_slots(school_id: int, changes: list[tuple]) -> tuple[int, int]:
+    """Give untouched lessons their slot's current period, class, subject and teacher, unless that would
+    double-book a teacher or a class (then the lesson stays as it is). Returns (moved, blocked)."""
+    if not changes:
+        return 0, 0
+    teachers, classes = _busy(school_id, min(r.day for r, _s in changes), max(r.day for r, _s in changes))
+    moved = blocked = 0
+    for row, slot in changes:
+        teachers.discard((row.taught_by_id, row.day, row.period))
+        classes.discard((row.class_id, row.day, row.period))
+        if (slot.staff_id, row.day, slot.period) in teachers or (slot.class_id, row.day, slot.period) in classes:
+            teachers.add((row.taught_by_id, row.day, row.period))
+            classes.add((row.class_id, row.day, row.period))
+            blocked += 1
+            continue
+        db.session.execute(sa.update(Lesson).where(Lesson.id == row.id).values(
+            period=slot.period, class_id=slot.class_id, subject_id=slot.subject_id, taught_by_id=slot.staff_id,
+            scheduled_staff_id=slot.staff_id, version=Lesson.version + 1))
+        teachers.add((slot.staff_id, row.day, slot.period))
+        classes.add((slot.class_id, row.day, slot.period))
+        moved += 1
+    return moved, blocked
+
+
+def _insert_free(rows: list[dict]) -> int:
+    """Insert generated lessons, leaving out any whose teacher or class already has a lesson in that period
+    (an extra lesson or a cover recorded before the slot existed): the ledger never double-books. Returns how
+    many were inserted."""
+    if not rows:
+        return 0
+    teachers, classes = _busy(rows[0]["school_id"], min(r["day"] for r in rows), max(r["day"] for r in rows))
+    free = []
+    for r in rows:
+        teacher, klass = (r["taught_by_id"], r["day"], r["period"]), (r["class_id"], r["day"], r["period"])
+        if teacher in teachers or klass in classes:
+            continue
+        teachers.add(teacher)
+        classes.add(klass)
+        free.append(r)
     insert_many(Lesson.__table__, free)
+    return len(free)
 
 
 def move_future_lessons(slot_ids: list[int], new_staff_id: int, from_day: date, actor: Any) -> int:
     """Give the untouched lessons of these slots from `from_day` on to another teacher (a reassignment); covers
-    and other adjusted lessons stay as recorded. Returns how many moved."""
+    and other adjusted lessons stay as recorded. Returns how many moved.
+
+    :raises Conflict: the new teacher already has a lesson (a cover, an added lesson) at one of those times.
+    """
     if not slot_ids:
         return 0
     moved = 0
-    for condition in among(Lesson.slot_id, slot_ids):
-        moved += db.session.execute(
-            sa.update(Lesson).where(condition, Lesson.day >= from_day, Lesson.kind == LessonKind.REGULAR,
-                                    Lesson.adjusted_at.is_(None))
-            .values(taught_by_id=new_staff_id, scheduled_staff_id=new_staff_id, version=Lesson.version + 1)
-            .execution_options(synchronize_session=False)).rowcount
+    try:
+        with db.session.begin_nested():
+            for condition in among(Lesson.slot_id, slot_ids):
+                moved += db.session.execute(
+                    sa.update(Lesson).where(condition, Lesson.day >= from_day, Lesson.kind == LessonKind.REGULAR,
+                                            Lesson.adjusted_at.is_(None))
+                    .values(taught_by_id=new_staff_id, scheduled_staff_id=new_staff_id, version=Lesson.version + 1)
+                    .execution_options(synchronize_session=False)).rowcount
+    except sa.exc.IntegrityError:
+        staff = db.session.get(StaffMember, new_staff_id)
+        raise Conflict(_("%(name)s already has a lesson (a cover or an added lesson) at the time of one of these "
+                         "lessons from %(day)s on. Resolve that lesson first.",
+                         name=staff.full_name if staff else new_staff_id, day=from_day.isoformat())) from None
     record("teaching.lessons_moved", subject_type="staff", subject_id=new_staff_id, actor=actor,
            changes={"slots": sorted(slot_ids), "from": from_day.isoformat(), "lessons": moved})
     return moved

@@ -51,14 +51,8 @@ def follow_teacher_change(old: Assignment, new: Assignment, effective_on: date, 
     for slot in slots:
         slot.staff_id = new.staff_id
         slot.staff = new.staff
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-            moved = move_future_lessons([s.id for s in slots], new.staff_id, effective_on, actor)
-    except sa.exc.IntegrityError:
-        raise Conflict(_("%(name)s already has a lesson (an extra lesson or a cover) at the time of one of this "
-                         "class's lessons after %(day)s. Resolve that lesson first.", name=new.staff.full_name,
-                         day=effective_on.isoformat())) from None
+    db.session.flush()
+    moved = move_future_lessons([s.id for s in slots], new.staff_id, effective_on, actor)
     record("teaching.timetable_followed", subject=new, actor=actor,
            changes={"slots": sorted(s.id for s in slots), "from_staff": old.staff_id, "to_staff": new.staff_id,
                     "effective_on": effective_on.isoformat(), "lessons": moved})

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -135,6 +136,7 @@ def term(term_id: int):
               "slots": _counts(TimetableSlot, TimetableSlot.term_id, [term.id]).get(term.id, 0),
               "lessons": _counts(Lesson, Lesson.term_id, [term.id]).get(term.id, 0)}
     return render_template("teaching/term.html", term=term, counts=counts, confirm=forms.ConfirmForm(),
+                           generate=forms.GenerateForm(),
                            closure_days=services.closure_days, weekday_label=weekday_name)
 
 
@@ -195,14 +197,20 @@ def generate_term(term_id: int):
     from app.school.teaching.services import ledger
 
     term = load_term(term_id, "teaching.manage")
-    if forms.ConfirmForm().validate_on_submit():
+    form = forms.GenerateForm()
+    if form.validate_on_submit():
         try:
-            result = ledger.generate_term(term, actor=actor())
+            result = ledger.generate_term(term, actor=actor(), from_day=form.from_day.data)
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "danger")
         else:
-            flash(_("Lessons generated: %(added)d added, %(removed)d removed, %(kept)d kept.", added=result.added,
-                    removed=result.removed, kept=result.kept), "success")
+            flash(_("Lessons generated: %(added)d added, %(removed)d removed, %(moved)d changed, %(kept)d kept.",
+                    added=result.added, removed=result.removed, moved=result.moved, kept=result.kept), "success")
+            if result.blocked:
+                flash(ngettext("%(num)d lesson was left as it was because its teacher or class already has another "
+                               "lesson at that time: see the lessons list.",
+                               "%(num)d lessons were left as they were because their teacher or class already has "
+                               "another lesson at that time: see the lessons list.", result.blocked), "warning")
     return redirect(url_for(".term", term_id=term_id))
