@@ -55,7 +55,9 @@ class SchemeInfo:
 class MonthInputs:
     """Everything one month's calculation reads.
 
-    lessons: columns staff_id, school_id, dom (day of month, 1..31), kind, tenths (periods × 10), class_id (or -1).
+    lessons: columns staff_id, school_id, dom (day of month, 1..31), kind, tenths (periods × 10), class_id (or -1);
+             one row per lesson, or rows already summed over days priced by the same scheme (any `dom` of the
+             segment then stands for all of them) — the sums are the same.
     staff: columns staff_id, school_id, first_dom, last_dom (the days of the month the teacher was employed;
            first_dom > last_dom when not employed at all that month).
     homeroom: columns staff_id, first_dom, last_dom (one row per homeroom assignment clipped to the month).

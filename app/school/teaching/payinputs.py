@@ -1,8 +1,8 @@
 """What a month's pay calculation reads, loaded set-based into the frames `engine.calculate` takes.
 
-The lesson rows are the bulk (a district month is ~700,000): on PostgreSQL they stream through COPY straight
-into pandas' CSV parser, with the day of month and periods × 10 computed by the database, so no Python object is
-made per row.
+The lesson rows are the bulk (a district month is ~700,000). The database sums them per teacher, school, scheme
+segment (the days a scheme is in effect), kind and class — what prices them — so some 25,000 rows reach pandas,
+on PostgreSQL through COPY straight into its CSV parser; no Python object is made per lesson.
 """
 from __future__ import annotations
 
@@ -19,32 +19,51 @@ from app.school.teaching.calendar import month_bounds
 from app.school.teaching.engine import MonthInputs, SchemeInfo
 from app.school.teaching.models import AwardStatus, BonusAward, BonusType, LessonKind, PayScheme
 
-LESSON_COLUMNS = ["staff_id", "school_id", "dom", "kind", "tenths", "class_id"]
+LESSON_COLUMNS = ["staff_id", "school_id", "dom", "kind", "tenths", "class_id", "lessons"]
+DTYPES = {"staff_id": "int64", "school_id": "int64", "dom": "int64", "kind": "category", "tenths": "int64",
+          "class_id": "int64", "lessons": "int64"}
 
 
 def _ids(values) -> str:
     return ", ".join(str(int(v)) for v in values)  # integers only: safe to inline
 
 
-def lesson_sql(dialect: str, school_ids: list[int], first: date, last: date, staff_id: int | None = None) -> str:
-    """The month's taught lessons of these schools (one teacher's, if given); ints and dates are inlined as
+def _segment(changes: dict[int, list[date]]) -> str:
+    """SQL for the first day (of the month) of the scheme segment a lesson's day falls in: 1, or the day a scheme
+    of its school starts within the month. Any day of a segment is priced by the same scheme, so the database
+    can sum a segment's rows."""
+    if not changes:
+        return "1"
+    cases = [f"WHEN school_id = {int(school)} AND day >= '{start.isoformat()}' THEN {start.day}"
+             for school, starts in sorted(changes.items()) for start in sorted(starts, reverse=True)]
+    return f"CASE {' '.join(cases)} ELSE 1 END"
+
+
+def lesson_sql(dialect: str, school_ids: list[int], first: date, last: date, staff_id: int | None = None,
+               changes: dict[int, list[date]] | None = None) -> str:
+    """The month's taught lessons of these schools (one teacher's, if given), summed per teacher, school, scheme
+    segment, kind and class, with the number of lesson rows behind each sum. Ints and dates are inlined as
     literals so that the same text serves COPY, which takes no parameters."""
-    if dialect == "postgresql":
-        dom, tenths = "EXTRACT(DAY FROM day)::int", "(periods * 10)::int"
-    else:
-        dom, tenths = "CAST(strftime('%d', day) AS INTEGER)", "CAST(ROUND(periods * 10) AS INTEGER)"
+    tenths = "(periods * 10)::int" if dialect == "postgresql" else "CAST(ROUND(periods * 10) AS INTEGER)"
     who = f" AND taught_by_id = {int(staff_id)}" if staff_id is not None else ""
-    return (f"SELECT taught_by_id, school_id, {dom}, kind, {tenths}, COALESCE(class_id, -1) FROM lessons "  # noqa: S608
+    segment = _segment(changes or {})
+    return (f"SELECT taught_by_id, school_id, {segment} AS segment, kind, SUM({tenths}), "  # noqa: S608
+            f"COALESCE(class_id, -1) AS class_key, COUNT(*) FROM lessons "
             f"WHERE school_id IN ({_ids(school_ids)}) AND day >= '{first.isoformat()}' "
-            f"AND day <= '{last.isoformat()}' AND kind <> '{LessonKind.CANCELLED.value}'{who}")
+            f"AND day <= '{last.isoformat()}' AND kind <> '{LessonKind.CANCELLED.value}'{who} "
+            f"GROUP BY taught_by_id, school_id, segment, kind, class_key")
 
 
-def read_lessons(school_ids: list[int], first: date, last: date, staff_id: int | None = None) -> pd.DataFrame:
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in DTYPES.items()})
+
+
+def read_lessons(school_ids: list[int], first: date, last: date, staff_id: int | None = None,
+                 changes: dict[int, list[date]] | None = None) -> pd.DataFrame:
+    """The frame of `lesson_sql`: on PostgreSQL through COPY into pandas' CSV parser."""
     connection = db.session.connection()
     dialect = connection.dialect.name
-    sql = lesson_sql(dialect, school_ids, first, last, staff_id)
-    dtypes = {"staff_id": "int64", "school_id": "int64", "dom": "int64", "kind": "category", "tenths": "int64",
-              "class_id": "int64"}
+    sql = lesson_sql(dialect, school_ids, first, last, staff_id, changes)
     if dialect == "postgresql":
         buffer = io.BytesIO()
         with connection.connection.driver_connection.cursor() as cursor, \
@@ -53,12 +72,10 @@ def read_lessons(school_ids: list[int], first: date, last: date, staff_id: int |
                 buffer.write(block)
         buffer.seek(0)
         if not buffer.getbuffer().nbytes:
-            return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in dtypes.items()})
-        return pd.read_csv(buffer, header=None, names=LESSON_COLUMNS, dtype=dtypes, engine="c")
+            return _empty()
+        return pd.read_csv(buffer, header=None, names=LESSON_COLUMNS, dtype=DTYPES, engine="c")
     rows = connection.exec_driver_sql(sql).all()
-    frame = pd.DataFrame.from_records(rows, columns=LESSON_COLUMNS)
-    return frame.astype(dtypes) if len(frame) else pd.DataFrame(
-        {name: pd.Series(dtype=kind) for name, kind in dtypes.items()})
+    return pd.DataFrame.from_records(rows, columns=LESSON_COLUMNS).astype(DTYPES) if rows else _empty()
 
 
 def scheme_infos(school_ids: list[int], last: date) -> list[SchemeInfo]:
@@ -103,7 +120,12 @@ def load_month(school_ids: list[int], month: date, *, staff_id: int | None = Non
     """Everything the month's pay of these schools needs (one teacher's only, if `staff_id`; employment cut at
     `last_day`, if given: the departure flow's final month)."""
     first, last = month_bounds(month)
-    lessons = read_lessons(school_ids, first, min(last, last_day or last), staff_id)
+    schemes = scheme_infos(school_ids, last)
+    changes: dict[int, list[date]] = {}
+    for scheme in schemes:
+        if first < scheme.effective_from <= last:
+            changes.setdefault(scheme.school_id, []).append(scheme.effective_from)
+    lessons = read_lessons(school_ids, first, min(last, last_day or last), staff_id, changes)
     homeroom_rows = db.session.execute(
         sa.select(Assignment.staff_id, Assignment.starts_on, Assignment.ends_on)
         .join(SchoolClass, SchoolClass.id == Assignment.class_id)
@@ -122,14 +144,15 @@ def load_month(school_ids: list[int], month: date, *, staff_id: int | None = Non
     awards = pd.DataFrame([tuple(r) for r in award_rows], columns=["staff_id", "award_id", "name", "amount"])
     people = set(lessons["staff_id"].unique().tolist()) | set(homeroom["staff_id"].tolist()) \
         | set(awards["staff_id"].tolist())
-    staff_rows = []
-    for chunk_start in range(0, len(people), 5000):
-        chunk = sorted(people)[chunk_start:chunk_start + 5000]
-        staff_rows += db.session.execute(sa.select(StaffMember.id, StaffMember.school_id, StaffMember.hired_on,
-                                                   StaffMember.departed_on).where(StaffMember.id.in_(chunk))).all()
+    columns = (StaffMember.id, StaffMember.school_id, StaffMember.hired_on, StaffMember.departed_on)
+    staff_rows = [row for row in db.session.execute(sa.select(*columns).where(StaffMember.school_id.in_(school_ids)))
+                  if row.id in people]
+    elsewhere = sorted(people - {row.id for row in staff_rows})  # a covering teacher of another school, rarely
+    if elsewhere:
+        staff_rows += db.session.execute(sa.select(*columns).where(StaffMember.id.in_(elsewhere))).all()
     staff = pd.DataFrame([(i, school, *employed_days(hired, departed, last_day, first, last))
                           for i, school, hired, departed in staff_rows],
                          columns=["staff_id", "school_id", "first_dom", "last_dom"])
     classes = _class_facts({int(c) for c in lessons["class_id"].unique().tolist() if c >= 0}, last)
-    return MonthInputs(first, scheme_infos(school_ids, last), lessons, staff, homeroom, awards, classes)
+    return MonthInputs(first, schemes, lessons, staff, homeroom, awards, classes)
 

@@ -117,7 +117,7 @@ def calculate_run(run: PayRun, actor: Any, expected_version: int | None = None) 
     run.status = PayRunStatus.CALCULATED
     run.total = sum((line.total for line in results), Decimal("0.00"))
     run.line_count = len(results)
-    run.lesson_count = len(inputs.lessons)
+    run.lesson_count = int(inputs.lessons["lessons"].sum()) if len(inputs.lessons) else 0
     run.calculated_at = utcnow()
     run.calculated_by_id = actor_id(actor)
     guarded_flush()
@@ -143,7 +143,19 @@ def compute_from(inputs: engine.MonthInputs) -> list[engine.LineResult]:
         raise ValidationFailed(_("%(school)s has no pay scheme in effect on %(day)s. Add a scheme that starts on "
                                  "or before that day, then calculate again.",
                                  school=school.name if school else missing.school_id,
-                                 day=missing.day.isoformat())) from None
+                                 day=_first_unpriced_day(missing, inputs).isoformat())) from None
+
+
+def _first_unpriced_day(missing: engine.MissingScheme, inputs: engine.MonthInputs) -> date:
+    """The first lesson day the school's schemes do not cover (the engine sees summed segments, not days)."""
+    from app.school.teaching.models import Lesson, LessonKind
+
+    starts = [s.effective_from for s in inputs.schemes if s.school_id == missing.school_id]
+    last = min(starts, default=None)
+    day = db.session.scalar(sa.select(sa.func.min(Lesson.day)).where(
+        Lesson.school_id == missing.school_id, Lesson.kind != LessonKind.CANCELLED, Lesson.day >= missing.day,
+        *([Lesson.day < last] if last else [])))
+    return day or missing.day
 
 
 def write_lines(run_id: int, results: list[engine.LineResult]) -> None:
