@@ -17,7 +17,6 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from werkzeug.routing import BuildError
 
 from app.extensions import db as _db
 from app.general.auth.models import User
@@ -75,24 +74,6 @@ def line_of(lines, staff_id: int):
 
 
 # --- in the database --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _message_links(monkeypatch):
-    """The statement and cover messages link to the teacher's own pages (teaching.my_pay, teaching.my_hours). Until
-    those views exist a link cannot be built; give the message a placeholder then, so the pay services can be
-    tested on their own. Once the endpoint exists the real link is used."""
-    from app.general.contracts.services import common
-
-    original = common.link
-
-    def link(endpoint, **values):
-        try:
-            return original(endpoint, **values)
-        except BuildError:
-            return f"http://localhost/placeholder/{endpoint}"
-
-    monkeypatch.setattr(common, "link", link)
 
 
 @dataclass
