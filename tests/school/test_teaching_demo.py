@@ -15,7 +15,6 @@ from app.general.auth.models import User
 from app.school import demo
 from app.school.classes.models import Assignment, AssignmentRole
 from app.school.staff.models import StaffMember
-from app.school.teaching import demo as teaching_demo
 from app.school.teaching.models import (
     Absence,
     AwardStatus,
@@ -41,18 +40,6 @@ def _cheap_password_hashes(monkeypatch):
     from app.general.auth import passwords
 
     monkeypatch.setattr(passwords, "hash_password", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash)
-
-
-@pytest.fixture(autouse=True)
-def _notice_pages(app, monkeypatch):
-    """Until the teacher's own hours and pay pages exist, notices link to a stand-in address (the step itself
-    waits for the pages)."""
-    if all(page in app.view_functions for page in teaching_demo.NOTICE_PAGES):
-        return
-    from app.general.contracts.services import common
-
-    monkeypatch.setattr(teaching_demo, "NOTICE_PAGES", ())
-    monkeypatch.setattr(common, "link", lambda endpoint, **values: f"http://localhost/{endpoint}")
 
 
 @pytest.fixture
