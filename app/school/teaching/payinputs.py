@@ -34,7 +34,7 @@ def _segment(changes: dict[int, list[date]]) -> str:
     can sum a segment's rows."""
     if not changes:
         return "1"
-    cases = [f"WHEN school_id = {int(school)} AND day >= '{start.isoformat()}' THEN {start.day}"
+    cases = [f"WHEN l.school_id = {int(school)} AND l.day >= '{start.isoformat()}' THEN {start.day}"
              for school, starts in sorted(changes.items()) for start in sorted(starts, reverse=True)]
     return f"CASE {' '.join(cases)} ELSE 1 END"
 
@@ -44,14 +44,18 @@ def lesson_sql(dialect: str, school_ids: list[int], first: date, last: date, sta
     """The month's taught lessons of these schools (one teacher's, if given), summed per teacher, school, scheme
     segment, kind and class, with the number of lesson rows behind each sum. Ints and dates are inlined as
     literals so that the same text serves COPY, which takes no parameters."""
-    tenths = "(periods * 10)::int" if dialect == "postgresql" else "CAST(ROUND(periods * 10) AS INTEGER)"
-    who = f" AND taught_by_id = {int(staff_id)}" if staff_id is not None else ""
+    tenths = "(l.periods * 10)::int" if dialect == "postgresql" else "CAST(ROUND(l.periods * 10) AS INTEGER)"
+    who = f" AND l.taught_by_id = {int(staff_id)}" if staff_id is not None else ""
     segment = _segment(changes or {})
-    return (f"SELECT taught_by_id, school_id, {segment} AS segment, kind, SUM({tenths}), "  # noqa: S608
-            f"COALESCE(class_id, -1) AS class_key, COUNT(*) FROM lessons "
-            f"WHERE school_id IN ({_ids(school_ids)}) AND day >= '{first.isoformat()}' "
-            f"AND day <= '{last.isoformat()}' AND kind <> '{LessonKind.CANCELLED.value}'{who} "
-            f"GROUP BY taught_by_id, school_id, segment, kind, class_key")
+    # a lesson on a day its teacher was not employed (before joining, after leaving) is no pay: the ledger is
+    # wrong there, and the pages show it, but the money does not follow it
+    return (f"SELECT l.taught_by_id, l.school_id, {segment} AS segment, l.kind, SUM({tenths}), "  # noqa: S608
+            f"COALESCE(l.class_id, -1) AS class_key, COUNT(*) FROM lessons l "
+            f"JOIN staff_members s ON s.id = l.taught_by_id "
+            f"WHERE l.school_id IN ({_ids(school_ids)}) AND l.day >= '{first.isoformat()}' "
+            f"AND l.day <= '{last.isoformat()}' AND l.kind <> '{LessonKind.CANCELLED.value}'{who} "
+            f"AND l.day >= s.hired_on AND (s.departed_on IS NULL OR l.day <= s.departed_on) "
+            f"GROUP BY l.taught_by_id, l.school_id, segment, l.kind, class_key")
 
 
 def _empty() -> pd.DataFrame:

@@ -23,7 +23,7 @@ from app.general.audit.services import record
 from app.school.classes.models import SchoolClass, Subject
 from app.school.staff.models import StaffMember, StaffStatus
 from app.school.staff.queries import local_today
-from app.school.teaching.calendar import first_of_month, school_days
+from app.school.teaching.calendar import first_of_month, month_bounds, school_days
 from app.school.teaching.models import (
     ADDED_KINDS,
     Absence,
@@ -64,6 +64,15 @@ def _locked_months(school_id: int) -> set[date]:
         PayRun.school_id == school_id, PayRun.status == PayRunStatus.LOCKED)))
 
 
+def psycopg_unique_violation() -> type[Exception]:
+    """The driver's own unique-violation error: a COPY (bulk insert on PostgreSQL) raises it unwrapped."""
+    try:
+        from psycopg.errors import UniqueViolation
+    except ImportError:  # pragma: no cover  (psycopg is a dependency; SQLite-only installs still work)
+        return sa.exc.IntegrityError
+    return UniqueViolation
+
+
 def term_of(school_id: int, day: date) -> Term | None:
     """The school's term that `day` falls in."""
     return db.session.scalar(sa.select(Term).where(Term.school_id == school_id, Term.starts_on <= day,
@@ -94,7 +103,10 @@ def generate_term(term: Term, actor: Any, *, from_day: date | None = None) -> Ge
     by_weekday: dict[int, list] = {}
     for slot in slots:
         by_weekday.setdefault(slot.weekday, []).append(slot)
-    planned = {(slot.id, d.day): slot for d in days for slot in by_weekday.get(d.weekday, ())}
+    employed = _employment({slot.staff_id for slot in slots})
+    candidates = [(slot, d.day) for d in days for slot in by_weekday.get(d.weekday, ())]
+    planned = {(slot.id, day): slot for slot, day in candidates if _employed_on(employed, slot.staff_id, day)}
+    not_employed = len(candidates) - len(planned)  # a slot's teacher not yet (or no longer) at the school that day
 
     existing = db.session.execute(
         sa.select(Lesson.id, Lesson.slot_id, Lesson.day, Lesson.period, Lesson.class_id, Lesson.subject_id,
@@ -111,18 +123,23 @@ def generate_term(term: Term, actor: Any, *, from_day: date | None = None) -> Ge
                and (row.period, row.class_id, row.subject_id, row.taught_by_id)
                != (planned[(row.slot_id, row.day)].period, planned[(row.slot_id, row.day)].class_id,
                    planned[(row.slot_id, row.day)].subject_id, planned[(row.slot_id, row.day)].staff_id)]
-    if remove_ids:
-        for condition in among(Lesson.id, remove_ids):
-            db.session.execute(sa.delete(Lesson).where(condition))
-    moved, blocked = _follow_slots(term.school_id, changes)
     stamp = utcnow()
     rows = [{"school_id": term.school_id, "term_id": term.id, "slot_id": slot.id, "day": day,
              "period": slot.period, "class_id": slot.class_id, "subject_id": slot.subject_id,
              "scheduled_staff_id": slot.staff_id, "taught_by_id": slot.staff_id, "kind": LessonKind.REGULAR.value,
              "periods": Decimal("1"), "created_at": stamp, "version": 1}
             for (slot_id, day), slot in planned.items() if (slot_id, day) not in have]
-    added = _insert_free(rows)
-    blocked += len(rows) - added
+    try:
+        with db.session.begin_nested():
+            if remove_ids:
+                for condition in among(Lesson.id, remove_ids):
+                    db.session.execute(sa.delete(Lesson).where(condition))
+            moved, blocked = _follow_slots(term.school_id, changes)
+            added = _insert_free(rows)
+    except (sa.exc.IntegrityError, psycopg_unique_violation()):
+        raise Conflict(_("Lessons of this school were changed while the term was being generated (a cover or an "
+                         "added lesson). Nothing was generated: press the button again.")) from None
+    blocked += len(rows) - added + not_employed
     term.generated_at = stamp
     skipped = tuple(sorted(m.strftime("%Y-%m") for m in locked if term.starts_on.replace(day=1) <= m <= term.ends_on))
     result = GenerationResult(added=added, removed=len(remove_ids), moved=moved,
@@ -133,6 +150,20 @@ def generate_term(term: Term, actor: Any, *, from_day: date | None = None) -> Ge
                     "locked_months": list(result.skipped_locked_months)})
     db.session.flush()
     return result
+
+
+def _employment(staff_ids: set[int]) -> dict[int, tuple[date, date | None]]:
+    """Each teacher's first and last day at the school (None: still there)."""
+    if not staff_ids:
+        return {}
+    return {row.id: (row.hired_on, row.departed_on) for row in db.session.execute(
+        sa.select(StaffMember.id, StaffMember.hired_on, StaffMember.departed_on)
+        .where(StaffMember.id.in_(staff_ids)))}
+
+
+def _employed_on(employed: dict[int, tuple[date, date | None]], staff_id: int, day: date) -> bool:
+    hired, departed = employed.get(staff_id, (day, None))
+    return hired <= day and (departed is None or day <= departed)
 
 
 def _busy(school_id: int, first: date, last: date) -> tuple[set, set]:
@@ -195,17 +226,23 @@ def move_future_lessons(slot_ids: list[int], new_staff_id: int, from_day: date, 
     """Give the untouched lessons of these slots from `from_day` on to another teacher (a reassignment); covers
     and other adjusted lessons stay as recorded. Returns how many moved.
 
+    Lessons of a month whose pay is locked are left as they were paid.
+
     :raises Conflict: the new teacher already has a lesson (a cover, an added lesson) at one of those times.
     """
     if not slot_ids:
         return 0
     moved = 0
+    school_id = db.session.scalar(sa.select(Term.school_id).join(TimetableSlot, TimetableSlot.term_id == Term.id)
+                                  .where(TimetableSlot.id == slot_ids[0]))
+    paid = [sa.not_(Lesson.day.between(*month_bounds(month))) for month in _locked_months(school_id)
+            if month_bounds(month)[1] >= from_day]  # a locked month's lessons stay as they were paid
     try:
         with db.session.begin_nested():
             for condition in among(Lesson.slot_id, slot_ids):
                 moved += db.session.execute(
                     sa.update(Lesson).where(condition, Lesson.day >= from_day, Lesson.kind == LessonKind.REGULAR,
-                                            Lesson.adjusted_at.is_(None))
+                                            Lesson.adjusted_at.is_(None), *paid)
                     .values(taught_by_id=new_staff_id, scheduled_staff_id=new_staff_id, version=Lesson.version + 1)
                     .execution_options(synchronize_session=False)).rowcount
     except sa.exc.IntegrityError:
@@ -247,6 +284,8 @@ def _teacher_problem(staff: StaffMember | None, lesson_school_id: int, day: date
         return _("%(name)s does not work at this school.", name=staff.full_name)
     if staff.status == StaffStatus.DEPARTED or (staff.departed_on is not None and staff.departed_on < day):
         return _("%(name)s has left the school.", name=staff.full_name)
+    if staff.hired_on is not None and staff.hired_on > day:
+        return _("%(name)s starts at the school on %(day)s.", name=staff.full_name, day=staff.hired_on.isoformat())
     return None
 
 

@@ -44,6 +44,14 @@ def _open_conflict():
                       "the page."))
 
 
+def _open_conflicts() -> dict:
+    """Every unique index two admins opening the same run (or correction) at once can hit, as PostgreSQL names
+    them and as SQLite words them."""
+    conflict = _open_conflict()
+    return {"uq_pay_runs_open": conflict, "uq_pay_runs_school_id_month_number": conflict,
+            "uq_pay_runs_corrects_id": conflict, "pay_runs.school_id": conflict, "pay_runs.corrects_id": conflict}
+
+
 def latest_run(school_id: int, month: date) -> PayRun | None:
     """The school's newest run of the month (open or locked)."""
     return db.session.scalar(sa.select(PayRun).where(PayRun.school_id == school_id,
@@ -65,7 +73,7 @@ def open_run(school: OrgUnit, month: date, actor: Any) -> PayRun:
                                   "locked run.", month=month.strftime("%Y-%m")))
     run = PayRun(school_id=school.id, month=month, number=1, status=PayRunStatus.DRAFT)
     run.school = school
-    insert_guarded(run, {"uq_pay_runs_open": _open_conflict(), "pay_runs.school_id": _open_conflict()})
+    insert_guarded(run, _open_conflicts())
     record("pay.run_opened", subject=run, actor=actor, changes={"month": month.isoformat(), "number": 1})
     return run
 
@@ -84,8 +92,7 @@ def start_correction(locked: PayRun, reason: Any, actor: Any) -> PayRun:
     run = PayRun(school_id=locked.school_id, month=locked.month, number=locked.number + 1, corrects_id=locked.id,
                  status=PayRunStatus.DRAFT, reason=text)
     run.school = locked.school
-    insert_guarded(run, {"uq_pay_runs_open": _open_conflict(), "pay_runs.school_id": _open_conflict(),
-                         "corrects_id": _open_conflict()})
+    insert_guarded(run, _open_conflicts())
     record("pay.correction_started", subject=run, actor=actor,
            changes={"corrects": locked.id, "number": run.number, "reason": text})
     return run
@@ -112,6 +119,8 @@ def calculate_run(run: PayRun, actor: Any, expected_version: int | None = None) 
     lock(PayRun, run)
     inputs = load_month([run.school_id], run.month)
     results = compute_from(inputs)
+    if run.corrects_id:
+        results += _dropped(run, results)
     db.session.execute(sa.delete(PayLine).where(PayLine.run_id == run.id))
     write_lines(run.id, results)
     run.status = PayRunStatus.CALCULATED
@@ -124,6 +133,19 @@ def calculate_run(run: PayRun, actor: Any, expected_version: int | None = None) 
     record("pay.run_calculated", subject=run, actor=actor,
            changes={"lines": run.line_count, "total": str(run.total), "number": run.number})
     return Calculated(run.line_count, run.total, run.lesson_count)
+
+
+def _dropped(run: PayRun, results: list[engine.LineResult]) -> list[engine.LineResult]:
+    """A zero line for each teacher the corrected run paid and the correction does not: the difference shows on
+    the run page, in the Excel and in the teacher's statement, and the teacher is told."""
+    paid = set(db.session.scalars(sa.select(PayLine.staff_id).where(PayLine.run_id == run.corrects_id)))
+    kept = {line.staff_id for line in results}
+    school = db.session.get(OrgUnit, run.school_id)
+    zero = Decimal("0.00")
+    return [engine.LineResult(staff_id, school.id, None, Decimal("0.0"), zero, Decimal("0.0"), zero, zero, zero, zero,
+                              Decimal("0"), {"lessons": [], "by_kind": {}, "bonuses": [], "schemes": [],
+                                             "total": "0.00", "dropped": True})
+            for staff_id in sorted(paid - kept)]
 
 
 def compute(school_ids: list[int], month: date, **options) -> list[engine.LineResult]:
@@ -175,15 +197,18 @@ def _refuse_if_stale(run: PayRun) -> None:
 
     :raises InvalidTransition: the run, calculated again now, would pay someone differently.
     """
-    now = {line.staff_id: line.total for line in compute([run.school_id], run.month)}
+    results = compute([run.school_id], run.month)
+    if run.corrects_id:
+        results += _dropped(run, results)
+    now = {line.staff_id: line.total for line in results}
     stored = dict(db.session.execute(sa.select(PayLine.staff_id, PayLine.total).where(PayLine.run_id == run.id)).all())
     changed = sum(1 for staff_id in set(now) | set(stored) if now.get(staff_id) != stored.get(staff_id))
     if changed:
         raise InvalidTransition(ngettext(
             "Lessons, bonuses or schemes changed since this run was calculated: %(num)d teacher's pay would now "
-            "differ. Recalculate the run and review it again.",
+            "differ. Send the run back if it is approved, recalculate it and review it again.",
             "Lessons, bonuses or schemes changed since this run was calculated: %(num)d teachers' pay would now "
-            "differ. Recalculate the run and review it again.", changed))
+            "differ. Send the run back if it is approved, recalculate it and review it again.", changed))
 
 
 def approve_run(run: PayRun, actor: Any, expected_version: int | None = None) -> PayRun:
@@ -200,7 +225,11 @@ def approve_run(run: PayRun, actor: Any, expected_version: int | None = None) ->
     run.approved_at = utcnow()
     run.approved_by_id = actor_id(actor)
     guarded_flush()
-    record("pay.run_approved", subject=run, actor=actor, changes={"total": str(run.total), "number": run.number})
+    own = actor_id(actor) is not None and db.session.scalar(
+        sa.select(sa.func.count()).select_from(PayLine).join(StaffMember, StaffMember.id == PayLine.staff_id)
+        .where(PayLine.run_id == run.id, StaffMember.user_id == actor_id(actor))) > 0
+    record("pay.run_approved", subject=run, actor=actor,
+           changes={"total": str(run.total), "number": run.number, "approver_paid_in_run": bool(own)})
     return run
 
 

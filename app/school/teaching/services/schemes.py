@@ -15,6 +15,7 @@ from app.core.models import utcnow
 from app.extensions import db
 from app.general.audit.services import record
 from app.general.org.models import OrgUnit
+from app.school.classes.services.common import lock_row
 from app.school.staff.models import StaffMember
 from app.school.teaching.calendar import first_of_month, next_month
 from app.school.teaching.models import (
@@ -271,6 +272,7 @@ def approve_award(award: BonusAward, note: Any, actor: Any, expected_version: in
     text, problem = clean_optional_text(note, 300)
     raise_if({"note": problem})
     lock(BonusAward, award, expected_version)
+    lock_row(StaffMember, award.staff_id)  # two heads approving this teacher's bonuses take turns: the cap holds
     month = _pay_month(award)
     value = award_value(award)
     cap = award.bonus_type.monthly_cap

@@ -174,6 +174,9 @@ def pay_run(run_id: int):
     changed_first = request.args.get("sort") == "changed"
     versions = list(db.session.scalars(sa.select(PayRun).where(PayRun.school_id == run.school_id,
                                                                PayRun.month == run.month).order_by(PayRun.number)))
+    if run.line_count:  # every teacher's pay is on this page: reading it is audited, like one line
+        record("pay.run_viewed", subject=run, actor=user, changes={"lines": run.line_count, "number": run.number})
+        db.session.commit()
     return render_template(
         "teaching/pay_run.html", run=run, base=base, diffs=diffs, changed=changed, changed_first=changed_first,
         page=_lines_page(run, changed, changed_first), parts=_parts(run), bars=_department_bars(run),
@@ -310,7 +313,8 @@ def statement(line: PayLine) -> dict:
             "allowance": {**allowance, "amount": Decimal(allowance["amount"])} if allowance else None,
             "bonuses": [{"name": b["name"], "amount": Decimal(b["amount"])} for b in detail.get("bonuses", [])],
             "employment": {**employment, "proration": Decimal(employment["proration"])} if employment else None,
-            "schemes": [names.get(i, "") for i in detail.get("schemes") or []], "total": line.total}
+            "schemes": [names.get(i, "") for i in detail.get("schemes") or []], "total": line.total,
+            "dropped": bool(detail.get("dropped"))}
 
 
 def _previous(line: PayLine) -> PayLine | None:
