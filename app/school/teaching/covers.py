@@ -105,19 +105,26 @@ def cover_board(school_id: int, day: date, *, window: int | None = None, limit: 
             Assignment.staff_id.in_([p.id for p in pool] or [0])))}
     subjects_of = {p.id: {s.id for s in p.subjects} for p in pool}
 
+    by_teacher: dict[int, list[Lesson]] = {}
+    if absences:  # every absent teacher's lessons of the day in one query
+        for lesson in db.session.scalars(
+                sa.select(Lesson).where(Lesson.scheduled_staff_id.in_([a.staff_id for a in absences]),
+                                        Lesson.day == day, Lesson.slot_id.is_not(None)).order_by(Lesson.period)):
+            by_teacher.setdefault(lesson.scheduled_staff_id, []).append(lesson)
+    qualified_for: dict[tuple, dict] = {}  # the credential check once per (subject, grade), for the whole pool
     absent = []
     for absence in absences:
-        lessons = list(db.session.scalars(
-            sa.select(Lesson).where(Lesson.scheduled_staff_id == absence.staff_id, Lesson.day == day,
-                                    Lesson.period >= absence.first_period, Lesson.period <= absence.last_period,
-                                    Lesson.slot_id.is_not(None))
-            .order_by(Lesson.period)))
+        lessons = [lesson for lesson in by_teacher.get(absence.staff_id, ())
+                   if absence.first_period <= lesson.period <= absence.last_period]
         needs = []
         for lesson in lessons:
             free = [p for p in pool if p.id != absence.staff_id and (p.id, lesson.period) not in busy
                     and not (p.id in away and away[p.id][0] <= lesson.period <= away[p.id][1])]
             grade = lesson.school_class.grade if lesson.school_class else None
-            credentials_ok = qualified_staff(free, lesson.subject, grade, day) if lesson.subject else {}
+            key = (lesson.subject_id, grade)
+            if lesson.subject and key not in qualified_for:
+                qualified_for[key] = qualified_staff(pool, lesson.subject, grade, day)
+            credentials_ok = qualified_for.get(key, {}) if lesson.subject else {}
             candidates = []
             for person in free:
                 holds = credentials_ok.get(person.id)
