@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from app.core.imports import Column, ImportContext, ImportSpec, ParsedRow, Plan, RowErrors, RowReader
 from app.core.imports.bulk import lock_rows
@@ -24,8 +25,14 @@ from app.school.classes.models import SchoolClass, Subject
 from app.school.classes.services.common import academic_year_bounds
 from app.school.imports_kinds import by_code, resolve_school, staff_by_number, units_by_code
 from app.school.staff.services import normalise_employee_number
-from app.school.teaching.models import Term
-from app.school.teaching.services.timetable import SlotRow, replace_timetable, validate_rows, weekday_name
+from app.school.teaching.models import Term, TimetableSlot
+from app.school.teaching.services.timetable import (
+    SlotRow,
+    dropped_slots,
+    replace_timetable,
+    validate_rows,
+    weekday_name,
+)
 
 _NAMES = (("monday", "mon", "周一", "星期一", "礼拜一"), ("tuesday", "tue", "周二", "星期二", "礼拜二"),
           ("wednesday", "wed", "周三", "星期三", "礼拜三"), ("thursday", "thu", "周四", "星期四", "礼拜四"),
@@ -118,6 +125,17 @@ class TimetableImport(ImportSpec):
             for number, column, message in problems:
                 errors.add(number, column, message)
             _count(plan, term, clean)
+            gone = dropped_slots(list(db.session.scalars(sa.select(TimetableSlot).where(
+                TimetableSlot.term_id == term.id))), items)
+            if gone:
+                plan.count("slots", "end", len(gone))
+                plan.warnings.append(ngettext(
+                    "%(num)d lesson of the timetable of %(term)s is not in the file for its class and will be removed "
+                    "(with its lessons from today on): %(list)s.",
+                    "%(num)d lessons of the timetable of %(term)s are not in the file for their classes and will be "
+                    "removed (with their lessons from today on): %(list)s.", len(gone), term=term.name,
+                    list="; ".join(f"{weekday_name(s.weekday)} {s.period} · {s.school_class.name}" for s in gone[:10])
+                    + (" …" if len(gone) > 10 else "")))
         return plan
 
     # --- writing ---------------------------------------------------------------------------------------------

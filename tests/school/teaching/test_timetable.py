@@ -183,22 +183,36 @@ def test_validate_rows_reports_each_problem_at_its_import_column(db, teaching):
     rows = [_row(teaching, 2, MON, 1), _row(teaching, 3, MON, 2), _row(teaching, 4, MON, 2, teaching.class_3),
             _row(teaching, 5, MON, 3, staff=teaching.zhao), _row(teaching, 6, MON, 2)]
     clean, errors = services.validate_rows(teaching.term, rows)
-    assert [item.row for item in clean] == [3]
+    # the file lists 7(3), so it is 7(3)'s whole timetable: the stored Monday-1 slot goes and frees Wang for row 2
+    assert [item.row for item in clean] == [2, 3]
     by_row = {row: (column, message) for row, column, message in errors}
-    assert by_row[2][0] == "employee_number" and "7(3)" in by_row[2][1]
+    assert 2 not in by_row
     assert by_row[4] == ("employee_number", "王芳 already teaches at this time on row 3.")
     assert by_row[5][0] == "employee_number"
     assert by_row[6][0] == "class"
+
+
+def test_a_stored_slot_of_a_class_not_in_the_file_still_clashes(db, teaching):
+    make_slot(teaching.term, MON, 1, teaching.class_3, teaching.math, teaching.wang)
+    clean, errors = services.validate_rows(teaching.term, [_row(teaching, 2, MON, 1)])
+    assert clean == [] and errors[0][1] == "employee_number" and "7(3)" in errors[0][2]
+
+
+def test_a_corrected_file_moves_a_lesson_instead_of_doubling_it(db, teaching, admin):
+    make_slot(teaching.term, MON, 1, teaching.class_2, teaching.math, teaching.wang)
+    counts = services.replace_timetable(teaching.term, [_row(teaching, 2, MON, 2)], actor=admin)
+    assert counts == {"created": 1, "updated": 0, "removed": 1, "unchanged": 0}
+    assert _slots(db) == [(MON, 2, "7(2)", "MATH", "A-T001")]
 
 
 def test_replace_timetable_upserts_by_place_and_is_idempotent(db, teaching, admin, audit_events):
     make_slot(teaching.term, MON, 1, teaching.class_2, teaching.math, teaching.wang)
     rows = [_row(teaching, 2, MON, 1, subject=teaching.chinese, staff=teaching.li), _row(teaching, 3, MON, 2)]
     assert services.replace_timetable(teaching.term, rows, actor=admin) == {"created": 1, "updated": 1,
-                                                                            "unchanged": 0}
+                                                                            "removed": 0, "unchanged": 0}
     assert _slots(db) == [(MON, 1, "7(2)", "CHN", "A-T002"), (MON, 2, "7(2)", "MATH", "A-T001")]
     assert services.replace_timetable(teaching.term, rows, actor=admin) == {"created": 0, "updated": 0,
-                                                                            "unchanged": 2}
+                                                                            "removed": 0, "unchanged": 2}
     assert len(_slots(db)) == 2
     assert len(audit_events("teaching.timetable_imported")) == 1
 

@@ -260,9 +260,20 @@ def _flag(errors: list, item: SlotRow, field: str, message: str) -> None:
     errors.append((item.row, COLUMN_OF.get(field, field), message))
 
 
-def _check_clashes(items: list[SlotRow], stored: list[TimetableSlot], errors: list) -> None:
-    """Teacher clashes in the timetable as it will be: stored slots the file does not replace, plus the file."""
-    replaced = {s.existing.id for s in items if s.existing is not None}
+def dropped_slots(stored: list[TimetableSlot], rows: list[SlotRow]) -> list[TimetableSlot]:
+    """The stored slots a file removes: the file is the whole timetable of each class it lists, so a slot of such
+    a class at a weekday and period the file does not have goes (a lesson moved in a corrected file is not
+    doubled)."""
+    classes = {r.school_class.id for r in rows}
+    places = {(r.weekday, r.period, r.school_class.id) for r in rows}
+    return [s for s in stored if s.class_id in classes and (s.weekday, s.period, s.class_id) not in places]
+
+
+def _check_clashes(items: list[SlotRow], stored: list[TimetableSlot], errors: list,
+                   dropped: list[TimetableSlot] = ()) -> None:
+    """Teacher clashes in the timetable as it will be: stored slots the file neither replaces nor removes, plus
+    the file."""
+    replaced = {s.existing.id for s in items if s.existing is not None} | {s.id for s in dropped}
     teacher_at = {(s.weekday, s.period, s.staff_id): s for s in stored if s.id not in replaced}
     first_row: dict[tuple, SlotRow] = {}
     for item in items:
@@ -297,7 +308,7 @@ def validate_rows(term: Term, rows: list[SlotRow]) -> tuple[list[SlotRow], list[
             _flag(errors, item, field, message)
         if not problems:
             candidates.append(item)
-    _check_clashes(candidates, stored, errors)
+    _check_clashes(candidates, stored, errors, dropped_slots(stored, rows))
     bad = {row for row, _column, _message in errors}
     return [item for item in candidates if item.row not in bad], sorted(errors, key=lambda e: e[0])
 
@@ -341,8 +352,10 @@ def _apply_updates(updates: list[SlotRow], stored: list[TimetableSlot]) -> None:
 
 def replace_timetable(term: Term, rows: list[SlotRow], *, actor: Any) -> dict[str, int]:
     """Write the slots of a file into the term, all or nothing: a row at a stored weekday, period and class
-    replaces that slot's subject and teacher, any other row adds a slot; other stored slots stay. Audited once
-    with the counts, which it returns (created, updated, unchanged).
+    replaces that slot's subject and teacher, any other row adds a slot, and a stored slot of a class the file
+    lists but not at a place the file has goes (with its coming untouched lessons, as `delete_slot`); slots of
+    classes the file does not mention stay. Audited once with the counts, which it returns (created, updated,
+    removed, unchanged).
 
     :raises ImportRejected: with every row problem, when there is any. :raises Conflict: a concurrent change.
     """
@@ -353,13 +366,17 @@ def replace_timetable(term: Term, rows: list[SlotRow], *, actor: Any) -> dict[st
         raise ImportRejected(_("The timetable was not imported: nothing was changed."), errors)
     updates = [item for item in clean if item.existing is not None and item.changed]
     creates = [item for item in clean if item.existing is None]
+    dropped = dropped_slots(_stored_slots(term), clean)
+    for slot in dropped:
+        delete_slot(slot, actor=actor)
     _apply_updates(updates, _stored_slots(term))
     for item in creates:
         db.session.add(TimetableSlot(term=term, weekday=item.weekday, period=item.period,
                                      school_class=item.school_class, subject=item.subject, staff=item.staff))
     guarded_flush(_conflicts())
-    counts = {"created": len(creates), "updated": len(updates), "unchanged": len(clean) - len(creates) - len(updates)}
-    if counts["created"] or counts["updated"]:
+    counts = {"created": len(creates), "updated": len(updates), "removed": len(dropped),
+              "unchanged": len(clean) - len(creates) - len(updates)}
+    if counts["created"] or counts["updated"] or counts["removed"]:
         record("teaching.timetable_imported", subject=term, actor=actor, changes={**counts, "term": term.name})
     log.info("timetable of term %s imported: %s", term.id, counts)
     return counts
