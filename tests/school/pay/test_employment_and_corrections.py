@@ -96,3 +96,17 @@ def test_reading_a_whole_run_is_audited(pay_school, client):
     assert client.get(f"/teaching/pay/runs/{run.id}").status_code == 200
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "pay.run_viewed", AuditEvent.subject_id == str(run.id))) == 1
+
+
+def test_the_same_new_scheme_or_bonus_submitted_twice_is_saved_once(pay_school):
+    from app.school.teaching.models import BonusType, PayScheme
+    from app.school.teaching.services import schemes
+
+    ps = pay_school
+    first = save_test_scheme(ps.school, ps.admin)
+    assert save_test_scheme(ps.school, ps.admin).id == first.id
+    data = {"code": "OPEN", "name": "Open class", "amount": "200", "monthly_cap": "300"}
+    assert schemes.save_bonus_type(ps.school, data, ps.admin).id == schemes.save_bonus_type(ps.school, data,
+                                                                                             ps.admin).id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PayScheme)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(BonusType)) == 1

@@ -125,6 +125,8 @@ def save_scheme(school: OrgUnit, data: dict, actor: Any, scheme: PayScheme | Non
     clash = db.session.scalar(sa.select(PayScheme).where(PayScheme.school_id == school.id,
                                                          PayScheme.effective_from == clean["effective_from"],
                                                          PayScheme.id != (scheme.id if scheme else 0)))
+    if clash is not None and scheme is None and _same_scheme(clash, clean):
+        return clash  # the same new scheme submitted twice
     if clash is not None:
         raise_if({"effective_from": _("The scheme \u201c%(name)s\u201d already starts on that day; choose another "
                                       "day or change that scheme.", name=clash.name)})
@@ -147,6 +149,15 @@ def save_scheme(school: OrgUnit, data: dict, actor: Any, scheme: PayScheme | Non
                                              "the page."))})
     record("pay.scheme_saved", subject=target, actor=actor, changes={"before": before, "after": _snapshot(target)})
     return target
+
+
+def _same_scheme(stored: PayScheme, clean: dict) -> bool:
+    """True when `clean` (a form's cleaned values) describes exactly the stored scheme."""
+    return (stored.name, stored.standard_monthly_periods, stored.overtime_rate, stored.homeroom_allowance,
+            stored.point_value) == (clean["name"], clean["standard_monthly_periods"], clean["overtime_rate"],
+                                    clean["homeroom_allowance"], clean["point_value"]) \
+        and {r.kind: r.rate for r in stored.rates} == clean["rates"] \
+        and [(m.basis, m.low, m.high, m.factor) for m in stored.multipliers] == list(clean["multipliers"])
 
 
 def _snapshot(scheme: PayScheme) -> dict:
@@ -188,6 +199,10 @@ def save_bonus_type(school: OrgUnit, data: dict, actor: Any, bonus_type: BonusTy
                                        message=_("Enter the cap as an amount above 0, or leave it empty."))
     raise_if({"code": code_problem, "name": name_problem, "amount": amount_problem, "points": points_problem,
               "monthly_cap": cap_problem})
+    if bonus_type is None:
+        same = db.session.scalar(sa.select(BonusType).where(BonusType.school_id == school.id, BonusType.code == code))
+        if same is not None and (same.name, same.amount, same.points, same.monthly_cap) == (name, amount, points, cap):
+            return same  # the same entry submitted twice
     target = bonus_type or BonusType(school_id=school.id)
     if bonus_type is not None:
         lock(BonusType, bonus_type, expected_version)
