@@ -152,3 +152,9 @@ def test_a_teacher_cannot_open_the_ledger_or_a_lesson(client, world):
     factories.log_in(client, world.user("wang"))
     assert client.get("/teaching/lessons").status_code == 403
     assert client.get(f"/teaching/lessons/{_lesson(world).id}").status_code == 403
+
+
+def test_a_second_click_on_remove_says_it_is_already_removed(client, login_as, org):
+    login_as("admin")
+    response = client.post("/teaching/absences/999999/remove", data={}, follow_redirects=True)
+    assert response.status_code == 200 and "already removed" in response.get_data(as_text=True)

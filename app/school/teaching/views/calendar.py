@@ -174,7 +174,10 @@ def add_closure(term_id: int):
 @requires("teaching.manage")
 def remove_closure(closure_id: int):
     """Remove a holiday or make-up day."""
-    closure = db.get_or_404(Closure, closure_id)
+    closure = db.session.get(Closure, closure_id)
+    if closure is None:  # a second click: the first removed it
+        flash(_("This was already removed (perhaps by your first click)."), "info")
+        return redirect(url_for(".index"))
     authorize("teaching.manage", closure.term)
     term_id = closure.term_id
     if forms.ConfirmForm().validate_on_submit():

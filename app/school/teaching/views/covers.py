@@ -121,7 +121,10 @@ def record_absence():
 @requires("teaching.manage")
 def remove_absence(absence_id: int):
     """The teacher came in after all: remove the absence (lessons already covered stay covered)."""
-    absence = db.get_or_404(Absence, absence_id)
+    absence = db.session.get(Absence, absence_id)
+    if absence is None:  # a second click: the first removed it
+        flash(_("This was already removed (perhaps by your first click)."), "info")
+        return redirect(url_for(".covers"))
     authorize("teaching.manage", absence)
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)

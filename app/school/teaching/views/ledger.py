@@ -220,6 +220,9 @@ def restore_lesson(lesson_id: int):
 @requires("teaching.manage")
 def remove_lesson(lesson_id: int):
     """Take back an added lesson recorded by mistake."""
+    if db.session.get(Lesson, lesson_id) is None:  # a second click: the first removed it
+        flash(_("This was already removed (perhaps by your first click)."), "info")
+        return redirect(url_for(".lessons"))
     lesson = load_lesson(lesson_id, "teaching.manage")
     back = url_for(".lessons", school=lesson.school_id, first=iso_week_start(lesson.day).isoformat())
     return _confirmed(lesson_id, services.remove_added_lesson, _("The lesson is removed.")) or redirect(back)

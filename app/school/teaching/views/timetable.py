@@ -172,7 +172,10 @@ def edit_slot(slot_id: int):
 @requires("teaching.manage")
 def delete_slot(slot_id: int):
     """Remove a slot from which no lesson was generated yet."""
-    slot = db.get_or_404(TimetableSlot, slot_id)
+    slot = db.session.get(TimetableSlot, slot_id)
+    if slot is None:  # a second click: the first removed it
+        flash(_("This was already removed (perhaps by your first click)."), "info")
+        return redirect(url_for(".index"))
     authorize("teaching.manage", slot)
     back = _back(slot.term, slot)
     form = forms.ConfirmForm()
