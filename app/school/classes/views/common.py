@@ -1,12 +1,10 @@
 """Helpers shared by the classes views: loading with an object check, errors at their fields, form pages."""
 from __future__ import annotations
 
-from flask import render_template
-from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
-from app.core.errors import DomainError
+from app.core import views as core_views
+from app.core.views import actor, show_errors  # noqa: F401  (the classes views import them from here)
 from app.extensions import db
 from app.general.auth.policy import authorize
 from app.school.classes import queries
@@ -15,9 +13,11 @@ from app.school.classes.models import Assignment, Enrollment, SchoolClass, Stude
 PER_PAGE = 25
 
 
-def actor():
-    """The logged-in user as a plain object (what services receive)."""
-    return current_user._get_current_object()
+def form_page(form, **kwargs):
+    """The classes module's small form page (see app.core.views.form_page)."""
+    return core_views.form_page("classes/form_page.html", form, **kwargs)
+
+
 
 
 def load_class(class_id: int, permission: str = "classes.view") -> SchoolClass:
@@ -48,24 +48,8 @@ def load_enrolment(enrolment_id: int) -> Enrollment:
     return enrolment
 
 
-def show_errors(form: FlaskForm, error: DomainError) -> None:
-    """Roll back, then put a service's messages next to the fields they name (others above the form)."""
-    db.session.rollback()
-    errors = getattr(error, "errors", None) or {error.field or "": error.message}
-    for name, message in errors.items():
-        field = form._fields.get(name)
-        if field is not None and field.type not in ("HiddenField", "CSRFTokenField"):
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
-def form_page(form: FlaskForm, *, title: str, back_url: str, back_label: str, intro: str | None = None,
-              **context):
-    """The one page of every small form: a card with the form; 422 when it carries errors."""
-    status = 422 if form.errors else 200
-    return render_template("classes/form_page.html", form=form, title=title, back_url=back_url,
-                           back_label=back_label, intro=intro, **context), status
 
 
 def school_choices(user, blank: str | None = None) -> list[SelectChoice]:

@@ -1,12 +1,13 @@
 """Helpers shared by the credentials views: loading with the object check, errors at their fields, uploads."""
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import abort
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 
-from app.core.errors import DomainError
+from app.core import views as core_views
+from app.core.views import actor, show_errors  # noqa: F401  (the credentials views import them from here)
 from app.extensions import db
 from app.general.auth.policy import authorize, can
 from app.school.credentials.models import Credential, Renewal, TrainingRecord
@@ -14,9 +15,11 @@ from app.school.credentials.models import Credential, Renewal, TrainingRecord
 PER_PAGE = 25
 
 
-def actor():
-    """The logged-in user as a plain object (what services receive)."""
-    return current_user._get_current_object()
+def form_page(form, **kwargs):
+    """The credentials module's small form page (see app.core.views.form_page)."""
+    return core_views.form_page("credentials/form_page.html", form, **kwargs)
+
+
 
 
 def load(model, object_id: int, permission: str):
@@ -46,16 +49,6 @@ def load_training(training_id: int, permission: str = "credentials.review") -> T
     return load(TrainingRecord, training_id, permission)
 
 
-def show_errors(form: FlaskForm, error: DomainError) -> None:
-    """Roll back, then put a service's messages next to the fields they name (others above the form)."""
-    db.session.rollback()
-    errors = getattr(error, "errors", None) or {error.field or "": error.message}
-    for name, message in errors.items():
-        field = form._fields.get(name)
-        if field is not None and field.type not in ("HiddenField", "CSRFTokenField"):
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
 def uploaded(form: FlaskForm) -> FileStorage | None:
@@ -63,10 +56,3 @@ def uploaded(form: FlaskForm) -> FileStorage | None:
     data = form.document.data if "document" in form._fields else None
     return data if isinstance(data, FileStorage) and data.filename else None
 
-
-def form_page(form: FlaskForm, *, title: str, back_url: str, back_label: str, intro: str | None = None,
-              **context):
-    """The one page of every small form: a card with the form; 422 when it carries errors."""
-    status = 422 if form.errors or form.form_errors else 200
-    return render_template("credentials/form_page.html", form=form, title=title, back_url=back_url,
-                           back_label=back_label, intro=intro, **context), status

@@ -7,11 +7,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from app.core import views as core_views
 from app.core.errors import DomainError
 from app.core.navigation import register_nav
+from app.core.views import actor, show_errors  # noqa: F401  (the timetable views import them from here)
 from app.extensions import db
 from app.general.auth.policy import authorize, requires
 from app.general.org.models import OrgUnit
@@ -26,9 +27,11 @@ from app.school.teaching.views import bp
 register_nav("teaching.view", "teaching.index", _l("Teaching"), order=50, group="teaching")
 
 
-def actor():
-    """The logged-in user as a plain object (what services receive)."""
-    return current_user._get_current_object()
+def form_page(form, **kwargs):
+    """The teaching module's small form page (see app.core.views.form_page)."""
+    return core_views.form_page("teaching/form_page.html", form, **kwargs)
+
+
 
 
 def load_term(term_id: int, permission: str = "teaching.view") -> Term:
@@ -38,23 +41,8 @@ def load_term(term_id: int, permission: str = "teaching.view") -> Term:
     return term
 
 
-def show_errors(form, error: DomainError) -> None:
-    """Roll back, then put a service's messages next to the fields they name (others above the form)."""
-    db.session.rollback()
-    errors = getattr(error, "errors", None) or {error.field or "": error.message}
-    for name, message in errors.items():
-        field = form._fields.get(name)
-        if field is not None and field.type not in ("HiddenField", "CSRFTokenField"):
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
-def form_page(form, *, title: str, back_url: str, back_label: str, intro: str | None = None, **context):
-    """The one page of every small teaching form: a card with the form; 422 when it carries errors."""
-    status = 422 if form.errors or form.form_errors else 200
-    return render_template("teaching/form_page.html", form=form, title=title, back_url=back_url,
-                           back_label=back_label, intro=intro, **context), status
 
 
 def _terms_for(user) -> list[Term]:

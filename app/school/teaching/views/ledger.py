@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.core.errors import DomainError
+from app.core.views import actor, show_errors  # noqa: F401  (the other teaching views import them from here)
 from app.extensions import db
 from app.general.audit.queries import events_for_subject
 from app.general.auth.policy import authorize, can, requires
@@ -28,21 +28,8 @@ PER_PAGE = 50  # a school's day is many lessons: a page holds about one class-we
 ADJUSTABLE = (LessonKind.REGULAR, LessonKind.COVER, LessonKind.CANCELLED)
 
 
-def actor():
-    """The logged-in user as a plain object (what services receive)."""
-    return current_user._get_current_object()
 
 
-def show_errors(form, error: DomainError) -> None:
-    """Roll back, then put a service's messages next to the fields they name (others above the form)."""
-    db.session.rollback()
-    errors = getattr(error, "errors", None) or {error.field or "": error.message}
-    for name, message in errors.items():
-        field = form._fields.get(name)
-        if field is not None and field.type not in ("HiddenField", "CSRFTokenField"):
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
 def chosen_school(school_id: int | None) -> tuple[OrgUnit | None, list[OrgUnit]]:

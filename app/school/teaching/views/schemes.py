@@ -8,7 +8,6 @@ from datetime import date
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.core.errors import DomainError
@@ -16,7 +15,6 @@ from app.extensions import db
 from app.general.auth.policy import authorize, can, requires
 from app.general.org.models import OrgUnit
 from app.school.classes.queries.common import schools_for
-from app.school.credentials.views.common import show_errors
 from app.school.staff.models import StaffMember, StaffStatus
 from app.school.staff.queries import local_today
 from app.school.teaching import forms
@@ -33,20 +31,13 @@ from app.school.teaching.models import (
 from app.school.teaching.services import schemes as services
 from app.school.teaching.services.ledger import kind_labels
 from app.school.teaching.views import bp
+from app.school.teaching.views.calendar import actor, form_page, show_errors
 
 PER_PAGE = 50
 
 
-def actor():
-    """The logged-in user as a plain object (what services receive)."""
-    return current_user._get_current_object()
 
 
-def form_page(form, *, title: str, back_url: str, back_label: str, intro: str | None = None, **context):
-    """A small form on the shared form page; 422 when it carries errors."""
-    status = 422 if form.errors or form.form_errors else 200
-    return render_template("_form_page.html", form=form, title=title, back_url=back_url, back_label=back_label,
-                           intro=intro, **context), status
 
 
 def plain(value) -> str:
