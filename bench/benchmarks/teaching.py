@@ -187,6 +187,7 @@ def ledger_generation(ctx: Context) -> list[Figure]:
             term = db.session.get(Term, term_id)
             scope = f"one school's term: {slots} weekly slots, {term.starts_on} – {term.ends_on}"
             db.session.execute(ctx.sql("DELETE FROM lessons WHERE term_id = :t"), {"t": term_id})
+            term.generated_at = None  # a first generation fills the whole term
             started = time.perf_counter()
             first = ledger.generate_term(term, SYSTEM)
             first_seconds = time.perf_counter() - started
