@@ -110,3 +110,21 @@ def test_the_same_new_scheme_or_bonus_submitted_twice_is_saved_once(pay_school):
                                                                                              ps.admin).id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PayScheme)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BonusType)) == 1
+
+
+def test_a_correction_tells_only_the_teachers_whose_pay_it_changes(pay_school):
+    from app.general.notifications.models import Notification
+
+    ps = pay_school
+    ledger.generate_term(ps.term, ps.admin, from_day=ps.term.starts_on)
+    save_test_scheme(ps.school, ps.admin)
+    run = locked_run(ps, OCTOBER)
+    put_lesson(ps, ps.zhao, date(2026, 10, 14), 6)  # only Zhao's pay changes
+    correction = payruns.start_correction(run, "Zhao's extra lesson was recorded late", ps.admin)
+    payruns.calculate_run(correction, ps.admin)
+    payruns.approve_run(correction, ps.head)
+    payruns.lock_run(correction, ps.admin)
+    told = set(db.session.scalars(sa.select(Notification.recipient_user_id).where(
+        Notification.template == "teaching/messages/statement",
+        Notification.idempotency_key.like("payline:%"), Notification.created_at >= correction.locked_at)))
+    assert told == {ps.zhao.user_id}

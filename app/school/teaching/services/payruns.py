@@ -272,7 +272,8 @@ def lock_run(run: PayRun, actor: Any, expected_version: int | None = None) -> Pa
 
 
 def _publish(run: PayRun) -> None:
-    """One message per teacher with a line (portal and e-mail, in their language); keys make a re-run a no-op."""
+    """One message per teacher with a line (portal and e-mail, in their language); keys make a re-run a no-op. A
+    correction tells only the teachers whose pay it changes."""
     from app.general.auth.models import User
     from app.general.contracts.services.common import link
     from app.general.notifications.batch import Outbox
@@ -283,6 +284,11 @@ def _publish(run: PayRun) -> None:
         .join(User, User.id == StaffMember.user_id)
         .where(PayLine.run_id == run.id, User.is_active_account.is_(True))).all()
     target = link("teaching.my_pay")
+    if run.corrects_id:
+        before = dict(db.session.execute(sa.select(PayLine.staff_id, PayLine.total)
+                                         .where(PayLine.run_id == run.corrects_id)).all())
+        now = dict(db.session.execute(sa.select(PayLine.id, PayLine.staff_id).where(PayLine.run_id == run.id)).all())
+        rows = [row for row in rows if before.get(now[row[0]]) != row[1]]
     for line_id, total, user in rows:
         box.add("teaching/messages/statement", f"payline:{line_id}:published",
                 {"month": run.month.strftime("%Y-%m"), "total": str(total), "correction": run.number > 1,
