@@ -328,6 +328,13 @@ class OpenRunForm(FlaskForm):
     submit = SubmitField(_l("Open the run"))
 
 
+class MonthForm(FlaskForm):
+    """Every school's run of a month, calculated at once (the payroll office's month)."""
+
+    month = StringField(_l("Month"), filters=[_strip], validators=[InputRequired(), Length(max=7)])
+    submit = SubmitField(_l("Calculate every school"))
+
+
 class RunStepForm(FlaskForm):
     """A step of a pay run (calculate, approve, lock): the version of the run the page showed."""
 

@@ -131,21 +131,22 @@ def load_month(school_ids: list[int], month: date, *, staff_id: int | None = Non
             changes.setdefault(scheme.school_id, []).append(scheme.effective_from)
     lessons = read_lessons(school_ids, first, min(last, last_day or last), staff_id, changes)
     homeroom_rows = db.session.execute(
-        sa.select(Assignment.staff_id, Assignment.starts_on, Assignment.ends_on)
+        sa.select(Assignment.staff_id, Assignment.starts_on, Assignment.ends_on, SchoolClass.school_id)
         .join(SchoolClass, SchoolClass.id == Assignment.class_id)
         .where(SchoolClass.school_id.in_(school_ids), Assignment.role == AssignmentRole.HOMEROOM,
                Assignment.starts_on <= last, sa.or_(Assignment.ends_on.is_(None), Assignment.ends_on >= first),
                *( [Assignment.staff_id == staff_id] if staff_id is not None else []))).all()
     homeroom = pd.DataFrame(
-        [(s, _dom(a, first, last), _dom(e or last, first, last)) for s, a, e in homeroom_rows],
-        columns=["staff_id", "first_dom", "last_dom"])
+        [(s, _dom(a, first, last), _dom(e or last, first, last), school) for s, a, e, school in homeroom_rows],
+        columns=["staff_id", "first_dom", "last_dom", "school_id"])
     award_rows = db.session.execute(
-        sa.select(BonusAward.staff_id, BonusAward.id, BonusType.name, BonusAward.amount)
+        sa.select(BonusAward.staff_id, BonusAward.id, BonusType.name, BonusAward.amount, BonusType.school_id)
         .join(BonusType, BonusType.id == BonusAward.bonus_type_id)
         .where(BonusType.school_id.in_(school_ids), BonusAward.status == AwardStatus.APPROVED,
                BonusAward.pay_month == first,
                *( [BonusAward.staff_id == staff_id] if staff_id is not None else []))).all()
-    awards = pd.DataFrame([tuple(r) for r in award_rows], columns=["staff_id", "award_id", "name", "amount"])
+    awards = pd.DataFrame([tuple(r) for r in award_rows],
+                          columns=["staff_id", "award_id", "name", "amount", "school_id"])
     people = set(lessons["staff_id"].unique().tolist()) | set(homeroom["staff_id"].tolist()) \
         | set(awards["staff_id"].tolist())
     columns = (StaffMember.id, StaffMember.school_id, StaffMember.hired_on, StaffMember.departed_on)
@@ -160,3 +161,15 @@ def load_month(school_ids: list[int], month: date, *, staff_id: int | None = Non
     classes = _class_facts({int(c) for c in lessons["class_id"].unique().tolist() if c >= 0}, last)
     return MonthInputs(first, schemes, lessons, staff, homeroom, awards, classes)
 
+
+
+def for_school(inputs: MonthInputs, school_id: int) -> MonthInputs:
+    """One school's share of a month loaded for many: its lessons, homeroom assignments and bonuses, and the
+    people they concern — exactly what loading that school alone gives."""
+    lessons = inputs.lessons[inputs.lessons["school_id"] == school_id]
+    homeroom = inputs.homeroom[inputs.homeroom["school_id"] == school_id]
+    awards = inputs.awards[inputs.awards["school_id"] == school_id]
+    people = set(lessons["staff_id"].tolist()) | set(homeroom["staff_id"].tolist()) | set(awards["staff_id"].tolist())
+    staff = inputs.staff[inputs.staff["staff_id"].isin(people)]
+    return MonthInputs(inputs.month, [s for s in inputs.schemes if s.school_id == school_id], lessons, staff,
+                       homeroom, awards, inputs.classes)

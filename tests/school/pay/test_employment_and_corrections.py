@@ -128,3 +128,28 @@ def test_a_correction_tells_only_the_teachers_whose_pay_it_changes(pay_school):
         Notification.template == "teaching/messages/statement",
         Notification.idempotency_key.like("payline:%"), Notification.created_at >= correction.locked_at)))
     assert told == {ps.zhao.user_id}
+
+
+def test_the_month_for_every_school_at_once_gives_each_run_its_own_calculation(pay_school, org):
+    ps = pay_school
+    ledger.generate_term(ps.term, ps.admin, from_day=ps.term.starts_on)
+    save_test_scheme(ps.school, ps.admin)
+    save_test_scheme(org.school_b, factories.make_user("admin", unit=org.district), homeroom_allowance="700")
+    other = factories.make_staff(org.school_b, family_name="Sun", given_name="Yue")
+    b_class = factories.make_class(org.school_b, name="5(1)", grade=5)
+    factories.make_assignment(b_class, other, starts_on=date(2026, 9, 1))  # homeroom at school B
+    district_admin = factories.make_user("admin", unit=org.district)
+    put_lesson(ps, ps.zhao, date(2026, 10, 13), 6)
+    done = payruns.calculate_month([ps.school, org.school_b], OCTOBER, district_admin)
+    assert len(done.runs) == 2 and not done.skipped
+    together = {run.school_id: {staff: line.total for staff, line in _lines(run).items()} for run in done.runs}
+    assert together[org.school_b.id] == {other.id: D("700.00")}
+    run_a = next(run for run in done.runs if run.school_id == ps.school.id)
+    alone = payruns.calculate_run(run_a, district_admin)
+    assert {staff: line.total for staff, line in _lines(run_a).items()} == together[ps.school.id]
+    assert alone.lines == len(together[ps.school.id])
+    # pressing it again changes nothing; an approved run is left as it is
+    payruns.approve_run(run_a, factories.make_user("head", unit=ps.school))
+    again = payruns.calculate_month([ps.school, org.school_b], OCTOBER, district_admin)
+    assert [run.id for run in again.skipped] == [run_a.id] and len(again.runs) == 1
+    assert {staff: line.total for staff, line in _lines(again.runs[0]).items()} == together[org.school_b.id]

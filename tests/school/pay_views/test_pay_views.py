@@ -15,6 +15,7 @@ from app.general.audit.models import AuditEvent
 from app.general.notifications.models import Notification
 from app.school.teaching.models import Lesson, LessonKind, PayLine, PayRunStatus
 from app.school.teaching.services import payruns
+from tests import factories
 from tests.school.pay_views import build_month, post_step, run_of
 
 STATEMENT = "teaching/messages/statement"
@@ -256,3 +257,15 @@ def test_an_approved_run_is_sent_back_with_a_reason(client, login_as, month):
     assert response.status_code == 302
     db.session.refresh(run)
     assert run.status == PayRunStatus.CALCULATED and run.approved_by_id is None
+
+
+def test_a_district_admin_calculates_every_school_at_once(client, org, month):
+    from app.school.teaching.models import PayRun
+
+    admin = factories.make_user("admin", unit=org.district)
+    factories.log_in(client, admin)
+    assert 'data-testid="calculate-month"' in client.get("/teaching/pay/").get_data(as_text=True)
+    page = client.post("/teaching/pay/runs/month", data={"month": "2026-10"}, follow_redirects=True)
+    assert "runs of 2026-10 calculated" in page.get_data(as_text=True)
+    runs = db.session.scalars(sa.select(PayRun).where(PayRun.month == date(2026, 10, 1))).all()
+    assert {run.school_id for run in runs} >= {month.school.id} and all(run.status == "calculated" for run in runs)

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from app.core.errors import InvalidTransition, ValidationFailed
-from app.core.imports.bulk import insert_many
+from app.core.imports.bulk import among, insert_many
 from app.core.models import utcnow
 from app.extensions import db
 from app.general.audit.services import record
@@ -112,17 +112,29 @@ def calculate_run(run: PayRun, actor: Any, expected_version: int | None = None) 
     `expected_version` is accepted and not checked: a calculation reads the data as it is now, so a second press
     (or a colleague's) gives the same figures and is no conflict. The row lock still serialises two presses.
     """
+    _check_calculable(run, actor)
+    lock(PayRun, run)
+    inputs = load_month([run.school_id], run.month)
+    db.session.execute(sa.delete(PayLine).where(PayLine.run_id == run.id))
+    return _store(run, inputs, write_lines(run.id, _results(run, inputs)), actor)
+
+
+def _check_calculable(run: PayRun, actor: Any) -> None:
     check_reach(actor, "pay.manage", run)
     if run.status not in (PayRunStatus.DRAFT, PayRunStatus.CALCULATED):
         raise InvalidTransition(_("This run is %(status)s: it can no longer be recalculated.",
                                   status=status_label(run.status)))
-    lock(PayRun, run)
-    inputs = load_month([run.school_id], run.month)
+
+
+def _results(run: PayRun, inputs: engine.MonthInputs) -> list[engine.LineResult]:
     results = compute_from(inputs)
     if run.corrects_id:
         results += _dropped(run, results)
-    db.session.execute(sa.delete(PayLine).where(PayLine.run_id == run.id))
-    write_lines(run.id, results)
+    return results
+
+
+def _store(run: PayRun, inputs: engine.MonthInputs, results: list[engine.LineResult], actor: Any) -> Calculated:
+    """The run's figures after its lines were written; audited."""
     run.status = PayRunStatus.CALCULATED
     run.total = sum((line.total for line in results), Decimal("0.00"))
     run.line_count = len(results)
@@ -180,15 +192,59 @@ def _first_unpriced_day(missing: engine.MissingScheme, inputs: engine.MonthInput
     return day or missing.day
 
 
-def write_lines(run_id: int, results: list[engine.LineResult]) -> None:
+def line_rows(run_id: int, results: list[engine.LineResult]) -> list[dict]:
     as_text = is_postgres()  # COPY takes JSON as text; SQLAlchemy's insert serialises a dict itself
-    insert_many(PayLine.__table__, [
-        {"run_id": run_id, "staff_id": r.staff_id, "scheme_id": r.scheme_id, "periods": r.periods,
-         "lesson_amount": r.lesson_amount, "overtime_periods": r.overtime_periods,
-         "overtime_amount": r.overtime_amount, "allowance_amount": r.allowance_amount,
-         "bonus_amount": r.bonus_amount, "total": r.total, "proration": r.proration,
-         "detail": json.dumps(r.detail, ensure_ascii=False) if as_text else r.detail}
-        for r in results])
+    return [{"run_id": run_id, "staff_id": r.staff_id, "scheme_id": r.scheme_id, "periods": r.periods,
+             "lesson_amount": r.lesson_amount, "overtime_periods": r.overtime_periods,
+             "overtime_amount": r.overtime_amount, "allowance_amount": r.allowance_amount,
+             "bonus_amount": r.bonus_amount, "total": r.total, "proration": r.proration,
+             "detail": json.dumps(r.detail, ensure_ascii=False) if as_text else r.detail} for r in results]
+
+
+def write_lines(run_id: int, results: list[engine.LineResult]) -> list[engine.LineResult]:
+    insert_many(PayLine.__table__, line_rows(run_id, results))
+    return results
+
+
+@dataclass(frozen=True)
+class MonthCalculated:
+    runs: list[PayRun]
+    skipped: list[PayRun]  # approved or locked already: left as they are
+    total: Decimal
+
+
+def calculate_month(schools: list[OrgUnit], month: date, actor: Any) -> MonthCalculated:
+    """The payroll office's month: every school's open run (opened if need be) calculated in one pass — one read
+    of the month for all schools, sliced per school, so each run's lines are exactly those its own calculation
+    gives. Runs already approved or locked are left as they are. One transaction: all or nothing."""
+    from app.school.teaching.payinputs import for_school
+
+    runs, skipped = [], []
+    for school in sorted(schools, key=lambda unit: unit.id):
+        run = latest_run(school.id, month) or open_run(school, month, actor)
+        if run.status in (PayRunStatus.APPROVED, PayRunStatus.LOCKED):
+            skipped.append(run)
+            continue
+        _check_calculable(run, actor)
+        lock(PayRun, run)
+        runs.append(run)
+    if not runs:
+        return MonthCalculated([], skipped, Decimal("0.00"))
+    inputs = load_month([run.school_id for run in runs], first_of_month(month))
+    for condition in among(PayLine.run_id, [run.id for run in runs]):
+        db.session.execute(sa.delete(PayLine).where(condition))
+    per_run = {run.id: (for_school(inputs, run.school_id), None) for run in runs}
+    rows = []
+    for run in runs:
+        share = per_run[run.id][0]
+        results = _results(run, share)
+        per_run[run.id] = (share, results)
+        rows += line_rows(run.id, results)
+    insert_many(PayLine.__table__, rows)
+    for run in runs:
+        share, results = per_run[run.id]
+        _store(run, share, results, actor)
+    return MonthCalculated(runs, skipped, sum((run.total for run in runs), Decimal("0.00")))
 
 
 def _refuse_if_stale(run: PayRun) -> None:

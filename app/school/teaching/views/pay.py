@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -85,7 +86,36 @@ def pay_runs():
                              month=month.strftime("%Y-%m"))
     form.school.choices = [SelectChoice(s.id, s.name) for s in schools]
     return render_template("teaching/pay_runs.html", page=page, schools=schools, school_id=school_id, form=form,
-                           month=month, may_manage=can(user, "pay.manage"), status_label=payruns.status_label)
+                           month=month, may_manage=can(user, "pay.manage"), status_label=payruns.status_label,
+                           month_form=forms.MonthForm(month=month.strftime("%Y-%m")))
+
+
+@bp.post("/pay/runs/month")
+@requires("pay.manage")
+def calculate_month():
+    """Every school's run of the month in the user's scope calculated in one pass (runs already approved or
+    locked are left as they are)."""
+    form = forms.MonthForm()
+    month = _month(form.month.data)
+    if not form.validate_on_submit() or month is None:
+        flash(_("Choose a month such as 2026-10."), "danger")
+        return redirect(url_for(".pay_runs"))
+    schools = [school for school in schools_for(actor()) if can(actor(), "pay.manage", school)]
+    try:
+        done = payruns.calculate_month(schools, month, actor())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for(".pay_runs"))
+    flash(ngettext("%(num)d run of %(month)s calculated, %(total)s in all.",
+                   "%(num)d runs of %(month)s calculated, %(total)s in all.", len(done.runs),
+                   month=month.strftime("%Y-%m"), total=money(done.total)), "success")
+    if done.skipped:
+        flash(ngettext("%(num)d run was already approved or locked and was left as it is.",
+                       "%(num)d runs were already approved or locked and were left as they are.", len(done.skipped)),
+              "info")
+    return redirect(url_for(".pay_runs"))
 
 
 @bp.post("/pay/runs/open")
