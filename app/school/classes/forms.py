@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -88,7 +89,7 @@ class AssignForm(FlaskForm):
                         description=_l("Teachers of this school, with the periods a week they already teach."))
     role = SelectField(_l("Role"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()],
                        validators=[InputRequired()])
-    subject = SelectField(_l("Subject"), coerce=optional_int, validate_choice=False,
+    subject = SelectField(_lp("school subject", "Subject"), coerce=optional_int, validate_choice=False,
                           description=_l("For a subject teacher; leave empty for the homeroom teacher."))
     weekly_periods = IntegerField(_l("Periods a week"), validators=[InputRequired(), NumberRange(min=0, max=40)])
     starts_on = DateField(_l("First day"), validators=[InputRequired()])

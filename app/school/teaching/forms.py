@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -65,7 +66,8 @@ class SlotForm(FlaskForm):
     period = SelectField(_l("Period"), coerce=optional_int, validate_choice=False, validators=[InputRequired()],
                          choices=[SelectChoice(n, str(n)) for n in range(1, 13)])
     class_id = SelectField(_l("Class"), coerce=optional_int, validate_choice=False, validators=[InputRequired()])
-    subject_id = SelectField(_l("Subject"), coerce=optional_int, validate_choice=False, validators=[InputRequired()])
+    subject_id = SelectField(_lp("school subject", "Subject"), coerce=optional_int, validate_choice=False,
+                             validators=[InputRequired()])
     staff_id = SelectField(_l("Teacher"), coerce=optional_int, validate_choice=False, validators=[InputRequired()])
     version = HiddenField(filters=[_version])
     submit = SubmitField(_l("Save"))
@@ -160,7 +162,7 @@ class AddedLessonForm(FlaskForm):
     staff_id = SelectField(_l("Teacher"), coerce=optional_int, validate_choice=False, validators=[InputRequired()])
     class_id = SelectField(_l("Class"), coerce=optional_int, validate_choice=False,
                            description=_l("Required for an extra lesson and an open class."))
-    subject_id = SelectField(_l("Subject"), coerce=optional_int, validate_choice=False)
+    subject_id = SelectField(_lp("school subject", "Subject"), coerce=optional_int, validate_choice=False)
     periods = StringField(_l("Counts for (periods)"), default="1", filters=[_strip], validators=[InputRequired()],
                           description=_l("How many periods it counts toward the teacher's hours, such as 1 or 1.5."))
     reason = StringField(_l("Note"), filters=[_strip], validators=[Optional(), Length(max=300)])

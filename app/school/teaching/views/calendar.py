@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
+from flask_babel import ngettext, pgettext
 from wtforms.fields.choices import SelectChoice
 
 from app.core import views as core_views
@@ -90,7 +90,7 @@ def new_term():
             flash(_("%(name)s has been saved. Add its holidays and make-up days, then the timetable.",
                     name=term.name), "success")
             return redirect(url_for(".term", term_id=term.id))
-    return form_page(form, title=_("New term"), back_url=url_for(".index"), back_label=_("Terms"))
+    return form_page(form, title=_("New term"), back_url=url_for(".index"), back_label=pgettext("school year", "Terms"))
 
 
 @bp.route("/terms/<int:term_id>/edit", methods=["GET", "POST"])
