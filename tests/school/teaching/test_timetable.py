@@ -31,7 +31,7 @@ def test_an_assigned_teacher_gets_a_slot_audited(db, teaching, admin, audit_even
     slot = _save(teaching, admin)
     assert _slots(db) == [(MON, 3, "7(2)", "MATH", "A-T001")]
     [event] = audit_events("teaching.slot_created")
-    assert event.changes["staff"] == "王芳" or event.changes["staff_id"] == slot.staff_id
+    assert event.changes["staff"] == "王芳" and event.changes["staff_id"] == slot.staff_id
 
 
 def test_the_same_slot_saved_twice_is_one_slot(db, teaching, admin, audit_events):

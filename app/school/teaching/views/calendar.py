@@ -128,7 +128,8 @@ def term(term_id: int):
                            closure_days=services.closure_days, weekday_label=weekday_name)
 
 
-def _regenerate_hint(term: Term) -> None:
+def regenerate_hint(term: Term) -> None:
+    """After a change to the calendar or the timetable of a term whose lessons exist: say how the ledger follows."""
     if term.generated_at is not None:
         flash(_("Lessons were already generated for this term: press “Generate lessons” to bring them in line "
                 "with the change."), "warning")
@@ -150,7 +151,7 @@ def add_closure(term_id: int):
             show_errors(form, error)
         else:
             flash(_("%(name)s has been added.", name=closure.name), "success")
-            _regenerate_hint(term)
+            regenerate_hint(term)
             return redirect(url_for(".term", term_id=term.id))
     return form_page(form, title=_("Add a holiday or make-up day"), back_url=url_for(".term", term_id=term.id),
                      back_label=term.name,
@@ -177,7 +178,7 @@ def remove_closure(closure_id: int):
             flash(error.message, "danger")
         else:
             flash(_("Removed."), "success")
-            _regenerate_hint(term)
+            regenerate_hint(term)
     return redirect(url_for(".term", term_id=term_id))
 
 

@@ -17,7 +17,7 @@ from app.school.teaching import forms
 from app.school.teaching.models import Term, TimetableSlot
 from app.school.teaching.services import timetable as services
 from app.school.teaching.views import bp
-from app.school.teaching.views.calendar import actor, form_page, load_term, show_errors
+from app.school.teaching.views.calendar import actor, form_page, load_term, regenerate_hint, show_errors
 
 MIN_PERIODS = 8  # rows the grid always shows
 
@@ -124,9 +124,7 @@ def _back(term: Term, slot: TimetableSlot | None = None) -> str:
 
 def _saved(term: Term) -> None:
     flash(_("Saved."), "success")
-    if term.generated_at is not None:
-        flash(_("Lessons were already generated for this term: generate them again (term page) for the change to "
-                "reach the ledger."), "warning")
+    regenerate_hint(term)
 
 
 @bp.route("/terms/<int:term_id>/slots/new", methods=["GET", "POST"])
