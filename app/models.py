@@ -10,5 +10,6 @@ from app.general.notifications import models as notification_models  # noqa: F40
 from app.general.org import models as org_models  # noqa: F401
 from app.school.classes import models as class_models  # noqa: F401
 from app.school.credentials import models as credential_models  # noqa: F401
+from app.school.offboarding import models as offboarding_models  # noqa: F401
 from app.school.staff import models as staff_models  # noqa: F401
 from app.school.teaching import models as teaching_models  # noqa: F401

@@ -1,0 +1,2 @@
+"""Offboarding: departure cases, handover checklists and blockers, reassignment of classes, parent notices,
+access revocation and settlement."""
