@@ -61,5 +61,5 @@ clean:
 
 # Re-extract every translatable string and merge it into the Chinese catalogue (then translate the new entries).
 extract-translations: $(STAMP)
-	$(VENV)/bin/pybabel -q extract -F translations/babel.cfg -k _l -k lazy_gettext -k _lp:1c,2 -k lazy_pgettext:1c,2 -o translations/messages.pot .
+	$(VENV)/bin/pybabel -q extract -F translations/babel.cfg -k _l -k N_ -k lazy_gettext -k _lp:1c,2 -k lazy_pgettext:1c,2 -o translations/messages.pot .
 	$(VENV)/bin/pybabel -q update -i translations/messages.pot -d translations -l zh --no-fuzzy-matching

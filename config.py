@@ -69,6 +69,8 @@ def celery_settings(broker_url: str) -> dict:
             },
             # UTC: a quarter past six in the morning in China (safe to run twice or late)
             "credentials-reminders": {"task": "credentials.send_reminders", "schedule": crontab(hour=22, minute=15)},
+            # Departures: access that is due ends, and cases move on (safe to run twice or late)
+            "offboarding-tick": {"task": "offboarding.tick", "schedule": 60.0},
         },
     }
 

@@ -96,6 +96,7 @@ BLUEPRINTS = (
     "app.school.classes.views",
     "app.school.credentials.views",
     "app.school.teaching.views",
+    "app.school.offboarding.views",
     "app.school.imports_views",
 )
 

@@ -13,6 +13,7 @@ TASK_MODULES = [
     "app.general.contracts.tasks",
     "app.general.notifications.tasks",
     "app.school.credentials.tasks",
+    "app.school.offboarding.tasks",
     "app.school.imports_tasks",
 ]
 

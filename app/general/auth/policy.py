@@ -78,6 +78,16 @@ GRANTS: dict[str, frozenset[Role]] = {
     "pay.view_own": frozenset({T}),
     "bonus.propose": frozenset({A, H}),
     "bonus.decide": frozenset({H}),
+    # offboarding (issue 6); a teacher reaches only their own case (the owner check), a parent their own notices
+    "departures.view": frozenset({A, H}),
+    "departures.manage": frozenset({A}),
+    "departures.approve": frozenset({H}),
+    "departures.configure": frozenset({A}),
+    "departures.blockers": frozenset({A, H}),
+    "departures.view_own": frozenset({T}),
+    "departures.resign": frozenset({T}),
+    "departures.checklist_own": frozenset({T}),
+    "notices.view_own": frozenset({P}),
 }
 
 

@@ -77,9 +77,10 @@ class Outbox:
         self.messages: list[Message] = []
 
     def add(self, template: str, key: str, context: dict, *, user: Any = None, address: str | None = None,
-            channels: tuple[str, ...] = (Channel.INBOX, Channel.EMAIL)) -> None:
-        """One message to one recipient; one row per channel, keys `<key>:<channel>`."""
-        locale = pick_locale(user.locale if user else None, None)
+            channels: tuple[str, ...] = (Channel.INBOX, Channel.EMAIL), locale: str | None = None) -> None:
+        """One message to one recipient; one row per channel, keys `<key>:<channel>`; in `locale` when given (a
+        recipient without an account), else in the user's own language."""
+        locale = pick_locale(locale or (user.locale if user else None), None)
         self.messages.append(Message(template, key, context, user, address, channels, locale))
 
     def _rendered(self) -> Iterator[tuple[Message, Rendered]]:

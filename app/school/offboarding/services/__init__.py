@@ -1,0 +1,1 @@
+"""The departure flow's services: every state change of a case goes through one of these (views never write)."""

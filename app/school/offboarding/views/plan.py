@@ -1,0 +1,2 @@
+"""(being written)"""
+from app.school.offboarding.views import bp  # noqa: F401
