@@ -70,11 +70,19 @@ def _teaching(user):
     return card_for(user)
 
 
+def _departures(user):
+    """The departures card (admins and heads) and a parent's unread notices."""
+    from app.school.offboarding.dashboard import card_for, own_case, unread_notices
+
+    return card_for(user), unread_notices(user), own_case(user)
+
+
 @bp.get("/")
 @requires("dashboard.view")
 def index():
     """The dashboard of the logged-in user's role."""
     user = current_user
+    departures, unread, my_departure = _departures(user)
     return render_template(
         f"dashboard/{user.role}.html",
         schools=org_queries.schools_in_reach(user),
@@ -85,4 +93,7 @@ def index():
         children=_children(user),
         expiries=_credential_expiries(user),
         teaching=_teaching(user) if user.role != "parent" else None,
+        departures=departures,
+        unread_notices=unread,
+        my_departure=my_departure,
     )
