@@ -1,7 +1,7 @@
 """The whole departure flow through the services, from resignation to closed."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
@@ -37,10 +37,10 @@ def test_resignation_to_closed(departure, monkeypatch):
     new = db.session.scalars(sa.select(Assignment).where(Assignment.staff_id == d.colleague.id)).all()
     assert len(new) == 3
     db.session.execute(sa.update(Notification).values(status="sent"))
-    access.tick(now=datetime(2027, 1, 1, tzinfo=timezone.utc))
+    access.tick(now=datetime(2027, 1, 1, tzinfo=UTC))
     db.session.refresh(case)
     assert case.status == CaseStatus.PARENTS_NOTIFIED
-    access.tick(now=datetime(2027, 1, 9, tzinfo=timezone.utc))
+    access.tick(now=datetime(2027, 1, 9, tzinfo=UTC))
     db.session.refresh(case)
     assert case.status == CaseStatus.ACCESS_REVOKED
     assert not d.leaving_user.is_active_account

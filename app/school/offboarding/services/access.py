@@ -114,42 +114,56 @@ def _waiting(status: CaseStatus) -> list[int]:
     return list(db.session.scalars(sa.select(DepartureCase.id).where(DepartureCase.status == status)))
 
 
-def tick(now: datetime | None = None) -> dict[str, int]:
-    """The beat task's pass: end access that is due, and move cases on. Each case in its own transaction (a
-    conflict with someone working on the case is left for the next pass). Safe to run twice or late."""
-    from app.school.offboarding.services.notices import all_dispatched
-
-    now = now or utcnow()
-    done = {"revoked": 0, "notified": 0, "advanced": 0}
+def _revoke_due(now: datetime) -> int:
+    revoked = 0
     for case_id in _due(now):
         try:
             case = db.session.get(DepartureCase, case_id)
             lock_case(case)
             if case.status in REVOCABLE and case.access_revoked_at is None and revoke_now(case, actor=SYSTEM):
-                done["revoked"] += 1
+                revoked += 1
                 _advance(case)
             db.session.commit()
         except Conflict:
             db.session.rollback()
+    return revoked
+
+
+def _notified() -> int:
+    from app.school.offboarding.services.notices import all_dispatched
+
+    moved = 0
     for case_id in _waiting(CaseStatus.REASSIGNED):
         try:
             case = db.session.get(DepartureCase, case_id)
             if all_dispatched(case) and not _failed(case):
                 mark_parents_notified(case, actor=SYSTEM)
-                done["notified"] += 1
+                moved += 1
             db.session.commit()
         except (Conflict, InvalidTransition):
             db.session.rollback()
+    return moved
+
+
+def _advanced() -> int:
+    moved = 0
     for case_id in _waiting(CaseStatus.PARENTS_NOTIFIED):
         try:
             case = db.session.get(DepartureCase, case_id)
             if case.access_revoked_at is not None:
                 lock_case(case)
                 _advance(case)
-                done["advanced"] += 1
+                moved += 1
             db.session.commit()
         except Conflict:
             db.session.rollback()
+    return moved
+
+
+def tick(now: datetime | None = None) -> dict[str, int]:
+    """The beat task's pass: end access that is due, and move cases on. Each case in its own transaction (a
+    conflict with someone working on the case is left for the next pass). Safe to run twice or late."""
+    done = {"revoked": _revoke_due(now or utcnow()), "notified": _notified(), "advanced": _advanced()}
     if any(done.values()):
         log.info("offboarding tick: %s", done)
     return done

@@ -35,7 +35,6 @@ from app.school.offboarding.services.common import (
     actor_id,
     audit,
     check_reach,
-    clean_optional_text,
     clean_text,
     flush,
     lock,

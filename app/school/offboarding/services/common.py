@@ -59,8 +59,8 @@ def require_status(case: DepartureCase, allowed: Iterable[str], doing: str) -> N
     """:raises InvalidTransition: the case is not in one of the `allowed` states (the message says where it is)."""
     allowed = tuple(allowed)
     if case.status not in allowed:
-        raise InvalidTransition(_("This departure is %(status)s, so it cannot be %(doing)s now (it must be %(needed)s).",
-                                  status=status_label(case.status), doing=doing,
+        raise InvalidTransition(_("This departure is %(status)s, so it cannot be %(doing)s now (it must be "
+                                  "%(needed)s).", status=status_label(case.status), doing=doing,
                                   needed=_(" or ").join(status_label(s) for s in allowed)))
 
 

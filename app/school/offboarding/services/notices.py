@@ -45,7 +45,7 @@ from app.school.offboarding.services.plan import effective_day, require_reassign
 log = logging.getLogger(__name__)
 
 TEMPLATE = "offboarding/messages/parent_notice"
-TOKEN_SALT = "staffroom.offboarding.parent-notice"
+TOKEN_SALT = "staffroom.offboarding.parent-notice"  # noqa: S105  (a namespace, not a secret)
 TOKEN_MAX_AGE = 366 * 24 * 3600  # a notice stays readable for a school year
 PREVIEW_LOCALES = ("en", "zh")
 

@@ -205,7 +205,8 @@ def loads_after(case: DepartureCase) -> list[Load]:
     added = _planned_periods(case)
     people = {row.new_staff_id: row.new_staff for row in case.plan if row.new_staff_id is not None}
     before = _loads(list(people), on)
-    return [Load(people[i], before.get(i, 0), added.get(i, 0)) for i in sorted(people, key=lambda i: people[i].full_name)]
+    order = sorted(people, key=lambda i: people[i].full_name)
+    return [Load(people[i], before.get(i, 0), added.get(i, 0)) for i in order]
 
 
 def _check_planning(case: DepartureCase, actor: Any, expected_version: int | None) -> None:
