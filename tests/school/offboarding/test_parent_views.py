@@ -146,3 +146,18 @@ def test_other_roles_cannot_open_the_parents_pages(client, departure, notified, 
     notice = _notice_of(departure.twin_guardian)
     assert client.get("/departures/notices").status_code == 403
     assert client.get(f"/departures/notices/{notice.id}").status_code == 403
+
+
+def test_the_signed_link_acknowledgement_needs_the_pages_csrf_token(app, departure, notified):
+    from tests.general.auth.helpers import csrf_token_from, other_app
+
+    guardian = departure.guardians[1]
+    notice = _notice_of(guardian)
+    notice_id, link = notice.id, f"/departures/notice/{notices.token_for(notice.id, guardian.id)}"
+    with other_app(app, WTF_CSRF_ENABLED=True) as csrf_app:
+        browser = csrf_app.test_client()
+        assert browser.post(f"{link}/acknowledge").status_code == 400
+        token = csrf_token_from(browser.get(link).get_data(as_text=True))
+        assert browser.post(f"{link}/acknowledge", data={"csrf_token": token}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ParentNotice, notice_id).acknowledged_via == "link"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -275,3 +276,34 @@ def test_template_lines_are_added_and_edited_escaped(client, departure, login_as
     assert ok.status_code == 302
     db.session.refresh(item)
     assert (item.title, item.owner, item.position, item.is_active) == ("Return the lab key", "finance", 7, False)
+
+
+def test_the_plan_and_template_forms_carry_their_csrf_token(app, departure, handover):
+    from app.school.offboarding.services import checklist
+    from tests.general.auth.helpers import csrf_token_from, other_app
+
+    d = departure
+    item = checklist.add_template_item("teacher", title="Return the lab key", owner="it", actor=d.admin)
+    db.session.commit()
+    case_id, item_id, version, assignment_id, staff_id = (handover.id, item.id, item.version, d.maths_a.id,
+                                                           d.colleague.id)
+    login = d.admin.get_id()
+    admin = SimpleNamespace(get_id=lambda: login)  # the objects detach at the first request
+    with other_app(app, WTF_CSRF_ENABLED=True) as csrf_app:
+        browser = csrf_app.test_client()
+        factories.log_in(browser, admin)
+        page = browser.get(f"/departures/{case_id}/plan").get_data(as_text=True)
+        version_now = int(re.search(r'name="version" value="(\d+)"', page).group(1))
+        assert browser.post(f"/departures/{case_id}/plan/choose", data={
+            "assignment_id": assignment_id, "staff_id": staff_id, "version": version_now}).status_code == 400
+        assert browser.post(f"/departures/{case_id}/plan/choose", data={
+            "assignment_id": assignment_id, "staff_id": staff_id, "version": version_now,
+            "csrf_token": csrf_token_from(page)}).status_code == 302
+        page = browser.get("/departures/templates").get_data(as_text=True)
+        token = re.search(rf'name="item{item_id}-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        assert browser.post(f"/departures/templates/{item_id}", data={
+            f"item{item_id}-csrf_token": token, f"item{item_id}-title": "Return the lab keys",
+            f"item{item_id}-owner": "it", f"item{item_id}-is_active": "y",
+            f"item{item_id}-version": version}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ChecklistTemplateItem, item_id).title == "Return the lab keys"

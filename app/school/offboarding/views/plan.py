@@ -44,27 +44,31 @@ def _errors_of(error: DomainError, assignment_id: int | None = None) -> tuple[di
     field = error.field or ""
     if field.startswith("line-") and field[5:].isdigit():
         return {int(field[5:]): error.message}, []
-    if assignment_id is not None and field in ("staff", "override_reason", "assignment"):
+    if assignment_id is not None and field in ("staff", "override_reason"):
         return {assignment_id: error.message}, []
     return {}, [error.message]
+
+
+def _editing(case: DepartureCase) -> dict:
+    """What only the editable plan shows: the loads, the notice preview, the classes left, everyone to pick from."""
+    if case.status != CaseStatus.HANDOVER:
+        return {"editable": False, "loads": [], "preview": None, "unplanned": [], "colleagues": []}
+    return {"editable": True, "loads": planning.loads_after(case), "preview": notices.preview(case),
+            "unplanned": planning.unplanned(case), "colleagues": _colleagues(case)}
 
 
 def _plan_page(case: DepartureCase, *, line_errors: dict[int, str] | None = None, errors: list[str] | None = None,
                day_form: forms.EffectiveDayForm | None = None, wording_form: forms.WordingForm | None = None,
                status: int = 200):
-    editable = case.status == CaseStatus.HANDOVER
-    day_form = day_form or forms.EffectiveDayForm(data={"effective_on": planning.effective_day(case),
-                                                        "version": case.version})
+    day = planning.effective_day(case)
+    day_form = day_form or forms.EffectiveDayForm(data={"effective_on": day, "version": case.version})
     wording = case.notice_wording or {}
     wording_form = wording_form or forms.WordingForm(data={"wording_en": wording.get("en", ""),
                                                            "wording_zh": wording.get("zh", ""),
                                                            "version": case.version})
-    return render_template(
-        "offboarding/plan.html", case=case, editable=editable, lines=planning.lines(case),
-        effective_on=planning.effective_day(case), loads=planning.loads_after(case) if editable else [],
-        preview=notices.preview(case) if editable else None, colleagues=_colleagues(case) if editable else [],
-        day_form=day_form, wording_form=wording_form, line_errors=line_errors or {}, errors=errors or [],
-        status_label=status_label), status
+    return render_template("offboarding/plan.html", case=case, lines=planning.lines(case), effective_on=day,
+                           day_form=day_form, wording_form=wording_form, line_errors=line_errors or {},
+                           errors=errors or [], status_label=status_label, **_editing(case)), status
 
 
 def _refused(case: DepartureCase, error: DomainError, assignment_id: int | None = None, **forms_shown):
