@@ -21,6 +21,7 @@ def notified(departure, today, org):
     d = departure
     d.twin_guardian.user = factories.make_user("parent", unit=org.school_a)
     d.guardians[0].user = factories.make_user("parent", unit=org.school_a)
+    d.guardians[1].locale = "en"  # reads the signed link in English (the others in Chinese)
     case = to_reassigned(d, private_reason=SECRET)
     db.session.commit()  # the setup survives a view's rollback
     return case
@@ -161,3 +162,13 @@ def test_the_signed_link_acknowledgement_needs_the_pages_csrf_token(app, departu
         assert browser.post(f"{link}/acknowledge", data={"csrf_token": token}).status_code == 302
     db.session.expire_all()
     assert db.session.get(ParentNotice, notice_id).acknowledged_via == "link"
+
+
+def test_the_signed_link_speaks_the_guardians_language_until_another_is_chosen(client, departure, notified):
+    guardian = departure.guardians[2]  # Chinese
+    notice = _notice_of(guardian)
+    link = f"/departures/notice/{notices.token_for(notice.id, guardian.id)}"
+    assert '<html lang="zh-Hans">' in client.get(link, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    with client.session_transaction() as browser_session:
+        browser_session["locale"] = "en"
+    assert '<html lang="en">' in client.get(link).get_data(as_text=True)

@@ -3,9 +3,11 @@ children, and the same notice through the signed link a guardian without an acco
 an "I have read this". Only facts are shown — never the reason for leaving, never another guardian's data."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from app.core.errors import DomainError
 from app.core.navigation import register_nav
@@ -70,6 +72,15 @@ def _notice_of(token: str) -> ParentNotice | None:
     return notices.notice_from_token(token) if len(token) <= 512 else None
 
 
+def _visitor_locale(notice: ParentNotice) -> str | None:
+    """A visitor through the link reads the notice in the guardian's language until they pick another one."""
+    if current_user.is_authenticated:
+        return None
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("locale")
+    return chosen if chosen in languages else (notice.locale if notice.locale in languages else None)
+
+
 def _link_invalid():
     return render_template("offboarding/notice_link.html", notice=None), 404
 
@@ -81,8 +92,9 @@ def notice_by_link(token: str):
     notice = _notice_of(token)
     if notice is None:
         return _link_invalid()
-    return render_template("offboarding/notice_link.html", notice=notice,
-                           acknowledge_url=url_for(".acknowledge_by_link", token=token), notice_day=notices.change_date)
+    with force_locale(_visitor_locale(notice)):
+        return render_template("offboarding/notice_link.html", notice=notice, notice_day=notices.change_date,
+                               acknowledge_url=url_for(".acknowledge_by_link", token=token))
 
 
 @bp.post("/notice/<token>/acknowledge")
@@ -92,5 +104,6 @@ def acknowledge_by_link(token: str):
     notice = _notice_of(token)
     if notice is None:
         return _link_invalid()
-    _acknowledge(notice, "link", None)
+    with force_locale(_visitor_locale(notice)):
+        _acknowledge(notice, "link", None)
     return redirect(url_for(".notice_by_link", token=token))
