@@ -72,3 +72,107 @@ def departure(db, org) -> Departure:
     _db.session.flush()
     return Departure(maths, class_a, class_b, leaving, leaving_user, colleague, other, maths_a, maths_b, homeroom_a,
                      students + [twin_a, twin_b], guardians, twin_guardian, admin, head)
+
+
+# --- service-test helpers (appended for test_notice_rule / test_cases / test_plan / test_notices / test_access /
+# test_settlement / test_races_pg) ---------------------------------------------------------------------------
+
+LAST_DAY = date(2027, 1, 8)  # a Friday, later than the statutory earliest day (2027-01-06) for notice on TODAY
+
+
+@pytest.fixture
+def today(monkeypatch) -> date:
+    """The services' "today" pinned to TODAY (the schools' calendar day; the machine's clock may be elsewhere)."""
+    for target in ("app.school.offboarding.services.cases.local_today",
+                   "app.school.offboarding.services.plan.local_today"):
+        monkeypatch.setattr(target, lambda: TODAY)
+    return TODAY
+
+
+def make_contract(staff: StaffMember, *, kind: str = "labour", terms: dict | None = None,
+                  starts_on: date = date(2020, 9, 1), ends_on: date | None = None, status: str = "active"):
+    """A contract of `staff` (party "StaffMember") inserted straight into the database, in force by default."""
+    from app.core.models import utcnow
+    from app.general.contracts.models import Contract
+    from tests.general.contracts.factories import make_template
+
+    template = make_template(staff.school, kind=kind)
+    contract = Contract(template=template, template_version=template.version, kind=kind, employer=staff.school,
+                        party_type="StaffMember", party_id=staff.id, party_user_id=staff.user_id,
+                        party_name=staff.full_name, title=f"{kind} contract", starts_on=starts_on, ends_on=ends_on,
+                        terms=dict(terms or {}), status=status, rendered_text="The contract.",
+                        rendered_sha256="0" * 64, activated_at=utcnow())
+    _db.session.add(contract)
+    _db.session.flush()
+    return contract
+
+
+def open_case(d: Departure, *, kind: str = "resignation", last_day: date = LAST_DAY, actor=None, **kwargs):
+    """A submitted case (filed by the admin unless `actor` is given); call with the `today` fixture active."""
+    from app.school.offboarding.services import cases
+
+    return cases.submit(d.leaving, kind=kind, last_working_day=last_day, actor=actor or d.admin, **kwargs)
+
+
+def to_handover(d: Departure, **kwargs):
+    """A case approved by the head and in handover (its checklist drawn)."""
+    from app.school.offboarding.services import cases
+
+    case = open_case(d, **kwargs)
+    cases.approve(case, actor=d.head)
+    cases.start_handover(case, actor=d.admin)
+    return case
+
+
+def choose_all(d: Departure, case, to: StaffMember | None = None) -> None:
+    """Every assignment of the departing teacher handed to `to` (the colleague by default)."""
+    from app.school.offboarding.services import plan
+
+    for line in plan.lines(case):
+        plan.choose(case, line.assignment, to or d.colleague, actor=d.admin)
+
+
+def to_reassigned(d: Departure, **kwargs):
+    """A case whose plan (everything to the colleague) is confirmed: notices written to the outbox."""
+    from app.school.offboarding.services import plan
+
+    case = to_handover(d, **kwargs)
+    choose_all(d, case)
+    plan.confirm(case, actor=d.admin)
+    return case
+
+
+def mark_outbox(case, status: str = "sent", *, guardian_ids=None, error: str | None = None) -> int:
+    """Set the external deliveries (e-mail/SMS) of the case's notices to `status`, as the worker would."""
+    import sqlalchemy as sa
+
+    from app.general.notifications.models import Notification
+
+    stmt = sa.update(Notification).where(Notification.idempotency_key.like(f"departure:{case.id}:guardian:%"),
+                                         Notification.channel != "inbox")
+    if guardian_ids is not None:
+        stmt = stmt.where(sa.or_(*[Notification.idempotency_key.like(f"departure:{case.id}:guardian:{g}:%")
+                                   for g in guardian_ids]))
+    return _db.session.execute(stmt.values(status=status, last_error=error)).rowcount
+
+
+def to_access_revoked(d: Departure, **kwargs):
+    """A case carried through reassignment and delivered notices to access revoked by the beat task."""
+    from datetime import datetime, timedelta, timezone
+
+    from app.school.offboarding.services import access
+
+    case = to_reassigned(d, **kwargs)
+    mark_outbox(case)
+    access.tick(now=datetime.combine(case.last_working_day + timedelta(days=1), datetime.min.time(),
+                                     tzinfo=timezone.utc) + timedelta(hours=1))
+    _db.session.refresh(case)
+    assert case.status == "access_revoked", case.status
+    return case
+
+
+def tick_off_all(d: Departure, case) -> None:
+    from app.school.offboarding.services import checklist
+
+    for item in case.items:
+        checklist.complete_item(item, actor=d.admin, evidence="done", amount="0" if item.is_money else None)
