@@ -307,3 +307,25 @@ def test_the_plan_and_template_forms_carry_their_csrf_token(app, departure, hand
             f"item{item_id}-version": version}).status_code == 302
     db.session.expire_all()
     assert db.session.get(ChecklistTemplateItem, item_id).title == "Return the lab keys"
+
+
+def test_a_refused_choice_shows_its_message_at_the_line(client, departure, handover):
+    d = departure
+    response = _choose(client, handover, d.maths_b, d.leaving)
+    assert response.status_code == 422
+    line_b = response.get_data(as_text=True).split(f'data-assignment-id="{d.maths_b.id}"', 1)[1].split(
+        'data-testid="plan-line"', 1)[0]
+    assert 'data-testid="line-error"' in line_b and "Choose a colleague of the same school." in line_b
+    assert not handover.plan
+
+
+def test_confirming_with_classes_left_names_them_and_changes_nothing(client, departure, handover):
+    d = departure
+    assert _choose(client, handover, d.maths_a, d.colleague).status_code == 302
+    db.session.refresh(handover)
+    response = _confirm(client, handover, handover.version)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'data-testid="plan-error"' in html and "Choose who takes over" in html and "7(3)" in html
+    db.session.refresh(handover)
+    assert handover.status == CaseStatus.HANDOVER and _notice_count() == 0
