@@ -10,7 +10,7 @@ from flask_babel import ngettext
 from flask_sqlalchemy.pagination import Pagination
 
 from app.core.errors import Conflict, DomainError
-from app.core.views import actor
+from app.core.views import actor, show_errors
 from app.extensions import db
 from app.general.auth.policy import authorize, can, requires
 from app.school.classes.models import Assignment
@@ -71,11 +71,15 @@ def _plan_page(case: DepartureCase, *, line_errors: dict[int, str] | None = None
                            errors=errors or [], status_label=status_label, **_editing(case)), status
 
 
-def _refused(case: DepartureCase, error: DomainError, assignment_id: int | None = None, **forms_shown):
+def _status_of(error: DomainError) -> int:
+    return 409 if isinstance(error, Conflict) else 422
+
+
+def _refused(case: DepartureCase, error: DomainError, assignment_id: int | None = None):
+    """Roll back, and show the plan again with the service's message at its line (or above the plan)."""
     db.session.rollback()
     line_errors, errors = _errors_of(error, assignment_id)
-    return _plan_page(case, line_errors=line_errors, errors=errors,
-                      status=409 if isinstance(error, Conflict) else 422, **forms_shown)
+    return _plan_page(case, line_errors=line_errors, errors=errors, status=_status_of(error))
 
 
 def _plan_url(case: DepartureCase, anchor: str | None = None) -> str:
@@ -102,7 +106,8 @@ def plan_effective_day(case_id: int):
                               expected_version=form.version.data)
         db.session.commit()
     except DomainError as error:
-        return _refused(case, error, day_form=form)
+        show_errors(form, error)
+        return _plan_page(case, day_form=form, status=_status_of(error))
     flash(_("The new teachers start on %(day)s.", day=form.effective_on.data.isoformat()), "success")
     return redirect(_plan_url(case))
 
@@ -143,7 +148,8 @@ def plan_wording(case_id: int):
                          expected_version=form.version.data)
         db.session.commit()
     except DomainError as error:
-        return _refused(case, error, wording_form=form)
+        show_errors(form, error)
+        return _plan_page(case, wording_form=form, status=_status_of(error))
     flash(_("The wording of the notice is saved: the preview below shows it."), "success")
     return redirect(_plan_url(case, "notice"))
 
