@@ -200,6 +200,7 @@ DEMO_STEPS: tuple[str, ...] = (
     "app.school.staff.demo_contracts",
     "app.school.credentials.demo",
     "app.school.teaching.demo",
+    "app.school.offboarding.demo",
 )
 
 
