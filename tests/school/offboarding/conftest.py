@@ -158,14 +158,14 @@ def mark_outbox(case, status: str = "sent", *, guardian_ids=None, error: str | N
 
 def to_access_revoked(d: Departure, **kwargs):
     """A case carried through reassignment and delivered notices to access revoked by the beat task."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime, timedelta
 
     from app.school.offboarding.services import access
 
     case = to_reassigned(d, **kwargs)
     mark_outbox(case)
     access.tick(now=datetime.combine(case.last_working_day + timedelta(days=1), datetime.min.time(),
-                                     tzinfo=timezone.utc) + timedelta(hours=1))
+                                     tzinfo=UTC) + timedelta(hours=1))
     _db.session.refresh(case)
     assert case.status == "access_revoked", case.status
     return case

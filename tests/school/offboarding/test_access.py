@@ -3,7 +3,7 @@ account once the end of the last working day has come (by the system, audited, s
 case on once every notice has gone out — failed deliveries hold it unless an admin accepts them."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -18,9 +18,9 @@ from app.school.offboarding.services import access, cases
 from tests.school.offboarding.conftest import TODAY, mark_outbox, open_case, to_reassigned
 
 # The last working day is Friday 8 January 2027; its end in Asia/Shanghai is 16:00 UTC that day.
-BEFORE_END = datetime(2027, 1, 8, 15, 59, tzinfo=timezone.utc)
-AT_END = datetime(2027, 1, 8, 16, 0, tzinfo=timezone.utc)
-EARLY = datetime(2026, 12, 10, 2, 0, tzinfo=timezone.utc)
+BEFORE_END = datetime(2027, 1, 8, 15, 59, tzinfo=UTC)
+AT_END = datetime(2027, 1, 8, 16, 0, tzinfo=UTC)
+EARLY = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
 
 
 def deactivations(user) -> list[AuditEvent]:

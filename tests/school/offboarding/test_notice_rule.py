@@ -3,7 +3,7 @@ probation, the contract's own notice days, a contract end's agreed last day, non
 day needs a waiver that only the school records; one open case per person; the person goes on notice."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 import sqlalchemy as sa
@@ -174,6 +174,13 @@ def test_the_database_also_refuses_a_second_open_case(departure, today):
             db.session.flush()
 
 
+def test_a_second_case_that_slips_past_the_check_is_a_conflict_not_an_error(departure, today, monkeypatch):
+    open_case(departure)
+    monkeypatch.setattr(cases, "open_case_of", lambda staff: None)  # as when two filings read at the same time
+    with pytest.raises(Conflict, match="already has a departure under way"):
+        open_case(departure)
+
+
 def test_a_finished_case_does_not_block_a_new_one(departure, today):
     first = open_case(departure, actor=departure.leaving_user)
     cases.withdraw(first, actor=departure.leaving_user, reason="Staying after all")
@@ -228,7 +235,7 @@ def test_change_last_day_moves_the_scheduled_end_of_access(departure, today):
 
 
 def test_end_of_day_is_midnight_in_the_schools_zone(db):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     # Asia/Shanghai is UTC+8: the end of 8 January is 16:00 UTC that day.
-    assert cases.end_of_day(date(2027, 1, 8)) == datetime(2027, 1, 8, 16, 0, tzinfo=timezone.utc)
+    assert cases.end_of_day(date(2027, 1, 8)) == datetime(2027, 1, 8, 16, 0, tzinfo=UTC)

@@ -341,8 +341,7 @@ def test_a_case_confirmed_after_rollback_succeeds_once_fixed(departure, today, t
     assert taught_by(d.class_b, d.maths.id, EFFECTIVE) == {d.colleague.id}
 
 
-def test_open_case_helper_is_in_submitted_state(departure, today):
-    # The plan of a submitted case cannot be read for choices yet (lines are read only, nothing to confirm).
+def test_the_lines_can_be_read_before_the_handover(departure, today):
     case = open_case(departure)
     assert [line.assignment.id for line in plan.lines(case)] == [departure.maths_a.id, departure.homeroom_a.id,
                                                                   departure.maths_b.id]

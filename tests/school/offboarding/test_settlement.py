@@ -53,13 +53,16 @@ def test_the_final_pay_is_the_teaching_modules_prorated_month(departure, today, 
     assert Decimal(case.final_pay_detail["periods"]) == expected.periods
 
 
-def test_the_months_approved_run_is_used_when_it_has_the_persons_line(departure, today, paid, org):
+@pytest.mark.parametrize("locked", [False, True], ids=["approved", "locked"])
+def test_the_months_approved_run_is_used_when_it_has_the_persons_line(departure, today, paid, org, locked):
     d = departure
     case = to_access_revoked(d)
     tick_off_all(d, case)
     run = payruns.open_run(org.school_a, JANUARY, d.admin)
     payruns.calculate_run(run, d.admin)
     payruns.approve_run(run, d.head)
+    if locked:
+        payruns.lock_run(run, d.admin)
     line = db.session.scalar(sa.select(PayLine).where(PayLine.run_id == run.id, PayLine.staff_id == d.leaving.id))
     assert line is not None
     settlement.settle(case, actor=d.admin)
