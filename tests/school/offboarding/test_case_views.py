@@ -560,3 +560,37 @@ def test_a_step_needs_the_token_of_its_own_form(csrf_app, departure):
                         data={"approve-csrf_token": token, "approve-version": version}).status_code == 302
     db.session.expire_all()
     assert db.session.get(DepartureCase, case_id).status == CaseStatus.APPROVED
+
+
+def _case_posts(case, item_id: int, blocker_id: int) -> list[str]:
+    base = f"/departures/{case.id}"
+    return [f"{base}/{step}" for step in ("approve", "reject", "handover", "last-day", "withdraw", "revoke", "settle",
+                                          "close", "items", "blockers")] + [
+        f"{base}/items/{item_id}/done", f"{base}/items/{item_id}/reopen", f"{base}/blockers/{blocker_id}/resolve"]
+
+
+@pytest.mark.parametrize("who", ["admin_b", "head_b", "other_teacher", "parent_a"])
+def test_no_step_of_a_case_is_open_to_anyone_outside_it(client, departure, org, who):
+    case = _in_handover(departure)
+    item = case.items[0]
+    blocker = checklist.raise_blocker(departure.leaving, kind="asset", description="projector", actor=departure.admin)
+    db.session.commit()
+    role, unit = {"admin_b": ("admin", org.school_b), "head_b": ("head", org.school_b),
+                  "other_teacher": ("teacher", org.school_a), "parent_a": ("parent", org.school_a)}[who]
+    factories.log_in(client, factories.make_user(role, unit=unit))
+    db.session.commit()
+    before = _snapshot()
+    for url in _case_posts(case, item.id, blocker.id):
+        prefix = url.rsplit("/", 1)[-1]
+        data = {f"{prefix}-version": "1", f"{prefix}-note": "x", f"{prefix}-reason": "x",
+                f"tick{item.id}-evidence": "x", f"reopen{item.id}-reason": "x", "additem-title": "x",
+                "additem-owner": "it", "blocker-kind": "asset", "blocker-description": "x",
+                f"resolve{blocker.id}-resolution": "x"}
+        assert client.post(url, data=data).status_code in (403, 404), url
+    assert client.get(f"/departures/{case.id}").status_code == 403
+    html = client.get("/departures/").get_data(as_text=True)
+    assert departure.leaving.full_name not in html
+    after = _snapshot()
+    refusals = after.pop("audit_events")[len(before.pop("audit_events")):]  # each 403 is audited (check 21)
+    assert after == before
+    assert all("offboarding" not in str(row) for row in refusals)
