@@ -594,3 +594,19 @@ def test_no_step_of_a_case_is_open_to_anyone_outside_it(client, departure, org, 
     refusals = after.pop("audit_events")[len(before.pop("audit_events")):]  # each 403 is audited (check 21)
     assert after == before
     assert all("offboarding" not in str(row) for row in refusals)
+
+
+def test_names_and_reasons_render_escaped(client, departure):
+    departure.leaving.given_name = "<script>alert(1)</script>"
+    case = cases.submit(departure.leaving, kind="resignation", last_working_day=LAST_DAY, actor=departure.leaving_user,
+                        private_reason="{{ 7*7 }} <b>bold</b>", given_on=TODAY)
+    checklist.raise_blocker(departure.leaving, kind="dispute", description="O'Hara <img src=x>", actor=departure.admin)
+    db.session.commit()
+    factories.log_in(client, departure.admin)
+    for url in ("/departures/", f"/departures/{case.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html, url
+    html = client.get(f"/departures/{case.id}").get_data(as_text=True)
+    reason = html.split('data-testid="private-reason"')[1][:80]
+    assert "{{ 7*7 }} &lt;b&gt;bold&lt;/b&gt;" in reason and "49" not in reason
+    assert "&lt;img src=x&gt;" in html and "<img src=x>" not in html
