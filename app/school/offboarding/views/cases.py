@@ -424,7 +424,6 @@ def _render(case: DepartureCase, failed: dict[str, FlaskForm] | None = None, sta
         blockers=blockers, events=timeline(events), reached=_reached(case, events), status_label=status_label,
         kind_label=case_services.kind_label, rule_label=case_services.rule_label, owner_label=checklist.owner_label,
         blocker_label=checklist.blocker_label, counts=notices.delivery_counts(case) if may["deliveries"] else None,
-        may_tick={item.id: checklist.may_tick(actor(), item) for item in case.items},
     ), status
 
 
