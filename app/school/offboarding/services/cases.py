@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.core.models import utcnow
 from app.extensions import db
+from app.general.audit.services import record
 from app.general.auth.models import Role
 from app.general.contracts.models import Contract, ContractKind, ContractStatus
 from app.school.offboarding.models import (
@@ -38,6 +39,7 @@ from app.school.offboarding.services.common import (
     clean_optional_text,
     clean_text,
     flush,
+    flush_checked,
     lock_case,
     move,
     raise_if,
@@ -182,14 +184,17 @@ def submit(staff: StaffMember, *, kind: Any, last_working_day: Any, actor: Any, 
                          waiver_reason=waiver if day < notice.earliest else None,
                          waived_by_id=actor_id(actor) if day < notice.earliest else None,
                          notice_wording={})
+    # Worded before the flush: after a failed one the session must be rolled back before it reads the name again.
+    already = _("%(name)s already has a departure under way: open it from the departures board.",
+                name=staff.full_name)
     db.session.add(case)
     before = staff.status
     staff.status = StaffStatus.ON_NOTICE
-    try:
-        flush()
+    try:  # the person's row was changed by a concurrent filing, or the one-open-case index refuses a second case
+        flush_checked({"ix_departure_cases_one_open": Conflict(already), "departure_cases.staff_id": Conflict(already)},
+                      stale=already)
     except Conflict:
-        raise Conflict(_("%(name)s already has a departure under way: open it from the departures board.",
-                         name=staff.full_name)) from None
+        raise Conflict(already) from None
     audit(case, "submitted", actor, staff_id=staff.id, kind=kind, notice_rule=notice.rule, notice_days=notice.days,
           earliest_last_day=notice.earliest, last_working_day=day, waived=day < notice.earliest,
           waiver_reason=case.waiver_reason, staff_status=[before, StaffStatus.ON_NOTICE])
@@ -271,7 +276,20 @@ def withdraw(case: DepartureCase, *, actor: Any, reason: Any = None, expected_ve
     require_status(case, WITHDRAWABLE, _("withdrawn"))
     case.ended_at, case.revoke_access_at = utcnow(), None
     _back_to_active(case)
-    move(case, CaseStatus.WITHDRAWN, actor=actor, action="withdrawn", reason=text)
+    reopened = _restore_access(case, actor)
+    move(case, CaseStatus.WITHDRAWN, actor=actor, action="withdrawn", reason=text, access_restored=reopened)
+
+
+def _restore_access(case: DepartureCase, actor: Any) -> bool:
+    """A withdrawn dismissal (or an early end of access) gives the account back, if this case disabled it."""
+    user = case.staff.user
+    if case.access_revoked_at is None or user is None or user.is_active_account:
+        return False
+    user.is_active_account, user.deactivated_at = True, None
+    case.access_revoked_at = None
+    record("auth.user_reactivated", subject=user, actor=actor, changes={"reason": "departure withdrawn",
+                                                                        "case_id": case.id})
+    return True
 
 
 def start_handover(case: DepartureCase, *, actor: Any, expected_version: int | None = None) -> None:

@@ -30,7 +30,6 @@ def final_pay(case: DepartureCase) -> tuple[Decimal, dict]:
 
     :raises ValidationFailed: no pay scheme covers the month (the school must set one up first).
     """
-    from app.school.teaching import engine
     from app.school.teaching.calendar import first_of_month
     from app.school.teaching.models import PayLine, PayRun, PayRunStatus
     from app.school.teaching.services.payruns import final_month_pay
@@ -48,9 +47,8 @@ def final_pay(case: DepartureCase) -> tuple[Decimal, dict]:
                                 "proration": str(pay_line.proration)}
     try:
         result = final_month_pay(case.staff, case.last_working_day)
-    except engine.MissingScheme as error:
-        raise ValidationFailed(_("No pay scheme of the school covers %(day)s: set one up in Pay schemes, then "
-                                 "settle again.", day=error.day.isoformat()), field="final_pay") from None
+    except ValidationFailed as error:  # the teaching module reports a missing scheme so (naming the first day)
+        raise ValidationFailed(error.message, field="final_pay") from None
     if result is None:
         return Decimal("0.00"), {"source": "computed", "month": month.isoformat(), "periods": "0"}
     return result.total, {"source": "computed", "month": month.isoformat(), "periods": str(result.periods),
