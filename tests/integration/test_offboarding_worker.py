@@ -39,8 +39,8 @@ class Scene:
     everything over, and the guardians of the classes' students: some by SMS, some by e-mail, one with a child in
     each class. The case is approved and in handover, with the plan chosen, so that confirming it is one press."""
 
-    def __init__(self, committed_db):
-        self._before = _high_water_marks()
+    def __init__(self, committed_db, before: dict[str, int]):
+        self._before = before
         tag = committed_db.prefix[-8:]
         district = factories.make_unit("district", "Departure District", code=f"D-{tag}")
         self.school = factories.make_unit("school", "Departure School", district, code=f"S-{tag}")
@@ -126,23 +126,25 @@ class Scene:
             raise
         return written
 
-    def cleanup(self) -> None:
-        """Delete every row written since the scene began (newest tables first), audit events excepted."""
-        db.session.rollback()
-        for table in reversed(db.metadata.sorted_tables):
-            if table.name in SKIP:
-                continue
-            if "id" in table.c and table.name in self._before:
-                ids = sorted(db.session.scalars(sa.select(table.c.id).where(table.c.id > self._before[table.name])),
-                             reverse=True)  # one by one, newest first: a school before its district (SQLite's
-                for row_id in ids:          # RESTRICT acts at once, row by row)
-                    db.session.execute(sa.delete(table).where(table.c.id == row_id))
-            elif table.name == "staff_subjects":
-                db.session.execute(sa.delete(table).where(table.c.staff_id > self._before["staff_members"]))
-        db.session.commit()
+
+def _delete_since(before: dict[str, int]) -> None:
+    """Delete every row written since the marks were taken (newest tables first), audit events excepted."""
+    db.session.rollback()
+    for table in reversed(db.metadata.sorted_tables):
+        if table.name in SKIP:
+            continue
+        if table.name in before:
+            ids = sorted(db.session.scalars(sa.select(table.c.id).where(table.c.id > before[table.name])),
+                         reverse=True)  # one by one, newest first: a school before its district (SQLite's
+            for row_id in ids:          # RESTRICT acts at once, row by row)
+                db.session.execute(sa.delete(table).where(table.c.id == row_id))
+        elif table.name == "staff_subjects":
+            db.session.execute(sa.delete(table).where(table.c.staff_id > before["staff_members"]))
+    db.session.commit()
 
 
 def _high_water_marks() -> dict[str, int]:
+    """The highest id of every table now: what the scene writes lies above."""
     db.session.rollback()
     marks = {}
     for table in db.metadata.sorted_tables:
@@ -168,15 +170,16 @@ def _forget_earlier_runs(scene, sms_gateway, smtp_sink) -> None:
 
 @pytest.fixture
 def scene(worker, committed_db, sms_gateway, smtp_sink):
-    data = Scene(committed_db)
-    _forget_earlier_runs(data, sms_gateway, smtp_sink)
+    before = _high_water_marks()
     try:
+        data = Scene(committed_db, before)
+        _forget_earlier_runs(data, sms_gateway, smtp_sink)
         # The teacher's and heads' messages of the earlier steps go out first: the worker is idle when a test
         # begins (on SQLite a write during a test's read would make its own write fail, not wait).
         worker.wait_for(data.quiet, TIMEOUT, "the earlier steps' messages to be delivered")
         yield data
     finally:
-        data.cleanup()
+        _delete_since(before)
 
 
 def _stub_counts(scene, sms_gateway, smtp_sink) -> dict[str, int]:
