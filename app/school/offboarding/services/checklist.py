@@ -84,6 +84,12 @@ DEFAULT_ITEMS: dict[str, tuple[tuple[str, str, bool], ...]] = {
 TEMPLATE_ROLES = (Role.TEACHER, Role.HEAD, Role.ADMIN)
 
 
+def item_title(title: str) -> str:
+    """A default line is an English msgid shown translated; an admin's own wording comes back unchanged. (Python's
+    gettext, not the template's `_()`, which marks its result safe and %-formats it: a title is data.)"""
+    return _(title) if title else ""
+
+
 def owner_label(owner: str) -> str:
     return {ItemOwner.TEACHER: _("the departing person"), ItemOwner.IT: _("IT"), ItemOwner.FINANCE: _("finance"),
             ItemOwner.HEAD: _("the head"), ItemOwner.ADMIN: _("the school office")}.get(owner, owner)

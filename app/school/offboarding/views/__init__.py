@@ -9,10 +9,11 @@ bp = Blueprint("offboarding", __name__, url_prefix="/departures")
 @bp.app_context_processor
 def _labels() -> dict:
     """The state and blocker labels, for the profile card and every departure page."""
-    from app.school.offboarding.services.checklist import blocker_label
+    from app.school.offboarding.services.checklist import blocker_label, item_title
     from app.school.offboarding.services.common import status_label
 
-    return {"departure_status_label": status_label, "departure_blocker_label": blocker_label}
+    return {"departure_status_label": status_label, "departure_blocker_label": blocker_label,
+            "checklist_title": item_title}
 
 
 def _register_profile_card() -> None:

@@ -562,7 +562,7 @@ def tick_item(case_id: int, item_id: int):
     prefix = f"tick{item.id}"
     return _post(case, prefix, forms.TickForm(prefix=prefix), lambda f: checklist.complete_item(
         item, actor=actor(), evidence=f.evidence.data, amount=f.amount.data, expected_version=f.version.data),
-        _("Done: %(title)s.", title=_(item.title)), f"item-{item.id}")
+        _("Done: %(title)s.", title=checklist.item_title(item.title)), f"item-{item.id}")
 
 
 @bp.post("/<int:case_id>/items/<int:item_id>/reopen")
@@ -574,7 +574,7 @@ def reopen_item(case_id: int, item_id: int):
     prefix = f"reopen{item.id}"
     return _post(case, prefix, forms.ReopenForm(prefix=prefix), lambda f: checklist.reopen_item(
         item, actor=actor(), reason=f.reason.data, expected_version=f.version.data),
-        _("Open again: %(title)s.", title=_(item.title)), f"item-{item.id}")
+        _("Open again: %(title)s.", title=checklist.item_title(item.title)), f"item-{item.id}")
 
 
 @bp.post("/<int:case_id>/items")

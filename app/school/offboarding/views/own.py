@@ -134,7 +134,7 @@ def tick_own_item(item_id: int):
     prefix = f"tick{item.id}"
     return _post(staff, case, prefix, forms.TickForm(prefix=prefix), lambda f: checklist.complete_item(
         item, actor=actor(), evidence=f.evidence.data, amount=f.amount.data, expected_version=f.version.data),
-        _("Done: %(title)s.", title=_(item.title)))
+        _("Done: %(title)s.", title=checklist.item_title(item.title)))
 
 
 @bp.post("/mine/withdraw")

@@ -15,12 +15,6 @@ from app.school.offboarding.services import checklist
 from app.school.offboarding.views import bp
 
 
-def display_title(title: str) -> str:
-    """A default line is an English msgid shown translated; an admin's own wording comes back unchanged. (Python's
-    gettext, not the template's `_()`: that one marks its result safe and %-formats it.)"""
-    return _(title) if title else ""
-
-
 def _item_form(item: ChecklistTemplateItem, formdata=None) -> forms.TemplateItemForm:
     return forms.TemplateItemForm(formdata=formdata, prefix=f"item{item.id}", obj=item, data={"version": item.version})
 
@@ -36,7 +30,7 @@ def _page(*, failed: forms.TemplateItemForm | None = None, failed_key: object = 
         edit = {item.id: failed if failed_key == item.id else _item_form(item) for item in items}
         roles.append({"role": str(role), "label": checklist.ROLE_LABELS[role], "items": items, "edit": edit,
                       "add": failed if failed_key == str(role) else _add_form(str(role))})
-    return render_template("offboarding/checklist_templates.html", roles=roles, title_of=display_title,
+    return render_template("offboarding/checklist_templates.html", roles=roles, title_of=checklist.item_title,
                            owner_label=checklist.owner_label,
                            any_items=any(r["items"] for r in roles), open_key=failed_key), status
 
