@@ -25,7 +25,8 @@ class NavItem:
 _ITEMS: list[NavItem] = []
 
 # Entries of a group share one drop-down menu (so that an administrator's bar fits a laptop's width).
-GROUPS = {"admin": _l("Administration"), "credentials": _l("Credentials"), "teaching": _l("Teaching and pay")}
+GROUPS = {"admin": _l("Administration"), "classes": _l("Classes"), "credentials": _l("Credentials"),
+          "teaching": _l("Teaching and pay")}
 
 
 def register_nav(permission: str, endpoint: str, label, order: int = 50, group: str | None = None) -> None:

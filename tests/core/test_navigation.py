@@ -61,3 +61,11 @@ def test_a_teachers_statement_page_highlights_my_pay(client, login_as):
     login_as("teacher")
     bar = _bar(client.get("/teaching/pay/mine").get_data(as_text=True))
     assert _active_entries(bar) == ["/teaching/pay/mine"]
+
+
+def test_classes_and_teacher_load_share_a_menu_so_an_admins_bar_fits_a_laptop(client, login_as):
+    login_as("admin")
+    bar = _bar(client.get("/").get_data(as_text=True))
+    menu = re.search(r'dropdown-toggle[^>]*>Classes</a>\s*<ul class="dropdown-menu">(.*?)</ul>', bar, re.S)
+    assert menu and ">Classes</a>" in menu.group(1) and ">Teacher load</a>" in menu.group(1)
+    assert ">Departures</a>" in bar.replace(menu.group(0), "")

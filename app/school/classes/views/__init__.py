@@ -9,8 +9,8 @@ from app.core.navigation import register_nav
 
 bp = Blueprint("classes", __name__, url_prefix="/classes")
 register_nav("children.view_own", "classes.my_children", _l("My children"), order=10)
-register_nav("classes.view", "classes.index", _l("Classes"), order=30)
-register_nav("assignments.manage", "classes.load", _l("Teacher load"), order=35)
+register_nav("classes.view", "classes.index", _l("Classes"), order=30, group="classes")
+register_nav("assignments.manage", "classes.load", _l("Teacher load"), order=35, group="classes")
 
 from app.school.classes.views import (  # noqa: E402,F401  (each module adds its routes to bp)
     assignments,
