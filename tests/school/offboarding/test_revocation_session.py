@@ -15,7 +15,7 @@ from tests.general.auth.helpers import SESSION_COOKIE, client_with_cookies, post
 
 TODAY = date(2026, 12, 7)
 LAST_DAY = date(2027, 1, 8)
-PAGE = "/auth/account"  # any page a logged-in teacher reads
+PAGES = ("/departures/mine", "/auth/account")  # the teacher's own departure page, and their account
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +28,14 @@ def _logged_out(response) -> bool:
     return response.status_code == 302 and "/auth/login" in response.headers["Location"]
 
 
+def _reads(client) -> bool:
+    return all(client.get(page).status_code == 200 for page in PAGES)
+
+
+def _refused(client) -> bool:
+    return all(_logged_out(client.get(page)) for page in PAGES)
+
+
 def _password_refused(app, user) -> bool:
     response = post_login(app.test_client(), user.email)
     return response.status_code == 200 and "The e-mail or password is not correct." in response.get_data(as_text=True)
@@ -36,7 +44,7 @@ def _password_refused(app, user) -> bool:
 def test_the_tick_after_the_last_day_logs_out_the_open_session_and_refuses_the_password(app, client, departure):
     d = departure
     factories.log_in(client, d.leaving_user)
-    assert client.get(PAGE).status_code == 200
+    assert _reads(client)
     case = cases.submit(d.leaving, kind="resignation", last_working_day=LAST_DAY, actor=d.leaving_user,
                         given_on=TODAY)
     cases.approve(case, actor=d.head)
@@ -45,12 +53,12 @@ def test_the_tick_after_the_last_day_logs_out_the_open_session_and_refuses_the_p
 
     end = cases.end_of_day(LAST_DAY)
     assert access.tick(now=end - timedelta(hours=1))["revoked"] == 0  # the last day itself: still at work
-    assert client.get(PAGE).status_code == 200
+    assert _reads(client)
     assert reload(d.leaving_user).is_active_account
 
     assert access.tick(now=end + timedelta(minutes=1))["revoked"] == 1
-    assert _logged_out(client.get(PAGE))  # the very next request with the same cookie
-    assert _logged_out(client_with_cookies(app, **{SESSION_COOKIE: copied}).get(PAGE))
+    assert _refused(client)  # the very next request with the same cookie
+    assert _refused(client_with_cookies(app, **{SESSION_COOKIE: copied}))
     user = reload(d.leaving_user)
     assert not user.is_active_account
     assert _password_refused(app, user)
@@ -62,14 +70,14 @@ def test_the_tick_after_the_last_day_logs_out_the_open_session_and_refuses_the_p
 def test_a_dismissal_ends_the_session_the_moment_it_is_approved(app, client, departure):
     d = departure
     factories.log_in(client, d.leaving_user)
-    assert client.get(PAGE).status_code == 200
+    assert _reads(client)
     case = cases.submit(d.leaving, kind="dismissal", last_working_day=TODAY, actor=d.admin, given_on=TODAY,
                         private_reason="gross misconduct")
     db.session.commit()
-    assert client.get(PAGE).status_code == 200  # submitted, not decided: nothing changes yet
+    assert _reads(client)  # submitted, not decided: nothing changes yet
     cases.approve(case, actor=d.head)
     db.session.commit()
-    assert _logged_out(client.get(PAGE))  # no beat task needed
+    assert _refused(client)  # no beat task needed
     user = reload(d.leaving_user)
     assert not user.is_active_account
     assert _password_refused(app, user)
@@ -86,5 +94,5 @@ def test_a_colleague_stays_logged_in(app, client, departure):
     case = cases.submit(d.leaving, kind="dismissal", last_working_day=TODAY, actor=d.admin, given_on=TODAY)
     cases.approve(case, actor=d.head)
     db.session.commit()
-    assert client.get(PAGE).status_code == 200
+    assert _reads(client)
     assert reload(colleague_user).is_active_account
