@@ -12,6 +12,7 @@ MODULES = (
     "bench.benchmarks.web_pages",  # issue 3: dashboard, staff list and profile at 20 concurrent users
     "bench.benchmarks.credentials",  # issue 4: reminder scan over ~40,000 credentials, compliance dashboard
     "bench.benchmarks.teaching",  # issue 5: district pay run vs the bare read, ledger generation, hours pages
+    "bench.benchmarks.offboarding",  # issue 6: reassignment confirmed for ≈800 guardians, notices through 1 worker
 )
 
 
