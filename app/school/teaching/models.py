@@ -498,7 +498,9 @@ class PayLine(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("run_id", "staff_id"),
-        sa.CheckConstraint("total = lesson_amount + overtime_amount + allowance_amount + bonus_amount",
+        # Within half a cent rather than `=`: SQLite does this sum in binary floating point (350.00 + 445.16 is not
+        # 795.16 there); on PostgreSQL's exact numeric, for amounts of whole cents, it is the same as equality.
+        sa.CheckConstraint("abs(total - (lesson_amount + overtime_amount + allowance_amount + bonus_amount)) < 0.005",
                            name="total"),
     )
 
