@@ -7,33 +7,15 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.general.auth.policy import can
-from app.general.org.models import OrgUnit
 from app.school.offboarding.models import FINISHED, CaseStatus, DepartureCase, ParentNotice
+from app.school.offboarding.queries import visible_cases
 from app.school.staff.models import StaffMember
 from app.school.staff.queries import local_today
 
 BEFORE_REASSIGNMENT = (CaseStatus.SUBMITTED, CaseStatus.APPROVED, CaseStatus.HANDOVER)
-
-
-def in_scope(user: Any) -> sa.ColumnElement[bool]:
-    """The policy's `covers` as SQL for cases: the person's department (else school) lies inside a user scope."""
-    paths = [scope.org_unit.path for scope in user.scopes]
-    if not paths:
-        return sa.false()
-    unit = aliased(OrgUnit)
-    return sa.exists(sa.select(unit.id).join(StaffMember, unit.id == sa.func.coalesce(StaffMember.department_id,
-                                                                                       StaffMember.school_id))
-                     .where(StaffMember.id == DepartureCase.staff_id,
-                            sa.or_(*(unit.path.startswith(p, autoescape=True) for p in paths))))
-
-
-def visible_cases(user: Any) -> sa.Select:
-    """The departure cases a user may see (admins and heads: their scope)."""
-    return sa.select(DepartureCase).where(in_scope(user))
 
 
 @dataclass

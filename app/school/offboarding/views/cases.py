@@ -7,15 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import aliased
 from wtforms.fields.choices import SelectChoice
 
 from app.core.errors import DomainError, ValidationFailed
@@ -24,13 +21,11 @@ from app.core.views import actor, show_errors
 from app.extensions import db
 from app.general.audit.models import AuditEvent
 from app.general.audit.queries import events_for_subject
-from app.general.audit.services import SYSTEM
-from app.general.auth.models import User
 from app.general.auth.policy import authorize, can, requires
 from app.general.auth.sessions import fresh_login_required
 from app.general.org.models import OrgUnit
-from app.school.classes.models import Assignment, SchoolClass
-from app.school.classes.queries.common import in_scope, schools_for
+from app.school.classes.models import Assignment
+from app.school.classes.queries.common import schools_for
 from app.school.offboarding import forms
 from app.school.offboarding.models import (
     FINISHED,
@@ -41,10 +36,12 @@ from app.school.offboarding.models import (
     DepartureCase,
     DepartureKind,
 )
+from app.school.offboarding.queries import scoped
 from app.school.offboarding.services import access, checklist, settlement
 from app.school.offboarding.services import cases as case_services
 from app.school.offboarding.services import plan as planning
 from app.school.offboarding.services.common import status_label
+from app.school.offboarding.timeline import pair, timeline
 from app.school.offboarding.views import bp
 from app.school.staff.models import StaffMember
 from app.school.staff.queries import local_today, search_condition, staff_list
@@ -70,14 +67,6 @@ def load_case(case_id: int, permission: str = "departures.view") -> DepartureCas
 # --- the board -------------------------------------------------------------------------------------------------
 
 
-def _scoped(user, stmt: sa.Select) -> sa.Select:
-    """`stmt` over DepartureCase narrowed to people whose department, else school, lies in a scope of `user`."""
-    unit = aliased(OrgUnit)
-    return (stmt.join(StaffMember, StaffMember.id == DepartureCase.staff_id)
-            .join(unit, unit.id == sa.func.coalesce(StaffMember.department_id, StaffMember.school_id))
-            .where(in_scope(user, unit)))
-
-
 def _state_condition(state: str) -> sa.ColumnElement[bool] | None:
     if state == "open":
         return DepartureCase.status.in_(OPEN)
@@ -98,7 +87,7 @@ class Risk:
 
 
 def _risks(user, school_id: int | None, today: date) -> list[Risk]:
-    stmt = _scoped(user, sa.select(DepartureCase)).where(DepartureCase.status.in_(BEFORE_REASSIGNMENT))
+    stmt = scoped(user, sa.select(DepartureCase)).where(DepartureCase.status.in_(BEFORE_REASSIGNMENT))
     if school_id:
         stmt = stmt.where(DepartureCase.school_id == school_id)
     rows = [Risk(case, assignment, (case.last_working_day - today).days)
@@ -128,7 +117,7 @@ def board():
     form = _board_filter(schools)
     school_id = form.school.data if form.school.data in {s.id for s in schools} else None
     within = 60 if request.args.get("within") == "60" else 30
-    base = _scoped(user, sa.select(DepartureCase))
+    base = scoped(user, sa.select(DepartureCase))
     if school_id:
         base = base.where(DepartureCase.school_id == school_id)
     counts = dict(db.session.execute(base.with_only_columns(DepartureCase.status, sa.func.count())
@@ -209,143 +198,12 @@ def new_case():
                            more=more, rule_label=case_services.rule_label), status
 
 
-# --- the timeline -----------------------------------------------------------------------------------------------
-
-
-def _day(value) -> str:
-    """A date the audit log stored as ISO text, written as the locale writes dates."""
-    try:
-        return format_date(date.fromisoformat(str(value)[:10]), "medium")
-    except ValueError:
-        return str(value or "—")
-
-
-def _money(value) -> str:
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
-        return str(value)
-    return f"-¥{-amount:,.2f}" if amount < 0 else f"¥{amount:,.2f}"
-
-
-def _pair(value) -> tuple:
-    return tuple(value) if isinstance(value, list | tuple) and len(value) == 2 else (None, value)
-
-
-def _plan_label(c: dict, names: dict[int, str], classes: dict[int, str]) -> str:
-    where = f"{classes.get(c.get('class_id'), '')} {c.get('subject') or _('homeroom')}".strip()
-    new = _pair(c.get("new_staff"))[1]
-    if new is None:
-        return _("Replacement for %(where)s cleared", where=where)
-    return _("Replacement for %(where)s: %(name)s", where=where, name=names.get(new, "—"))
-
-
-def _waived(c: dict) -> str | None:
-    return _("Notice waived: %(reason)s", reason=c["waiver_reason"]) if c.get("waiver_reason") else None
-
-
-def _item_done(c: dict) -> tuple[str, str | None]:
-    amount = _("Amount: %(amount)s", amount=_money(c["amount"])) if c.get("amount") is not None else None
-    return _("Done: %(title)s", title=_(c.get("title") or "")), " · ".join(
-        x for x in (c.get("evidence"), amount) if x) or None
-
-
-def _counted(c: dict, key: str) -> int:
-    value = c.get(key)
-    return len(value) if isinstance(value, list) else int(value or 0)
-
-
-# action (without "offboarding.") -> (changes, staff names, class names) -> (phrase, text entered with it)
-_PHRASES: dict[str, Callable[[dict, dict, dict], tuple[str, str | None]]] = {
-    "submitted": lambda c, n, k: (_("Departure filed (%(kind)s), last working day %(day)s",
-                                    kind=case_services.kind_label(c.get("kind", "")),
-                                    day=_day(c.get("last_working_day"))), _waived(c)),
-    "approved": lambda c, n, k: (_("Approved by the head"), c.get("note")),
-    "rejected": lambda c, n, k: (_("Rejected by the head"), c.get("note")),
-    "withdrawn": lambda c, n, k: (_("Withdrawn"), c.get("reason")),
-    "handover_started": lambda c, n, k: (ngettext("Handover started: checklist of %(num)d item",
-                                                  "Handover started: checklist of %(num)d items",
-                                                  _counted(c, "items")), None),
-    "last_day_changed": lambda c, n, k: (_("Last working day moved from %(before)s to %(after)s",
-                                           before=_day(_pair(c.get("last_working_day"))[0]),
-                                           after=_day(_pair(c.get("last_working_day"))[1])), _waived(c)),
-    "item_added": lambda c, n, k: (_("Checklist item added: %(title)s", title=_(c.get("title") or "")), None),
-    "item_done": lambda c, n, k: _item_done(c),
-    "item_reopened": lambda c, n, k: (_("Checklist item open again: %(title)s", title=_(c.get("title") or "")),
-                                      c.get("reason")),
-    "blocker_raised": lambda c, n, k: (_("Blocker raised: %(kind)s", kind=checklist.blocker_label(c.get("kind", ""))),
-                                       c.get("description")),
-    "blocker_resolved": lambda c, n, k: (_("Blocker resolved"), c.get("resolution")),
-    "plan_chosen": lambda c, n, k: (_plan_label(c, n, k), c.get("override_reason")),
-    "effective_day_set": lambda c, n, k: (_("First day of the new teachers set to %(day)s",
-                                            day=_day(_pair(c.get("effective_on"))[1])), None),
-    "notice_wording_changed": lambda c, n, k: (_("Wording of the parents' notice changed"), None),
-    "reassigned": lambda c, n, k: (ngettext("%(num)d assignment handed over from %(day)s",
-                                            "%(num)d assignments handed over from %(day)s",
-                                            _counted(c, "assignments"), day=_day(c.get("effective_on"))), None),
-    "parents_notices_written": lambda c, n, k: (ngettext("%(num)d parent notice written to the outbox",
-                                                         "%(num)d parent notices written to the outbox",
-                                                         _counted(c, "guardians")), None),
-    "notice_retried": lambda c, n, k: (_("A failed parent notice was sent again"), None),
-    "notices_retried": lambda c, n, k: (ngettext("%(num)d failed parent notice sent again",
-                                                 "%(num)d failed parent notices sent again",
-                                                 _counted(c, "count")), None),
-    "notice_acknowledged": lambda c, n, k: (_("A parent acknowledged the notice"), _("through the signed link")
-                                            if c.get("via") == "link" else _("in the portal")),
-    "parents_notified": lambda c, n, k: (_("Parents notified"), ngettext(
-        "%(num)d failed delivery accepted", "%(num)d failed deliveries accepted", _counted(c, "failed_accepted"))
-        if _counted(c, "failed_accepted") else None),
-    "access_ended": lambda c, n, k: (_("Portal access ended and sessions signed out"), c.get("note")),
-    "access_revoked": lambda c, n, k: (_("Access revoked"), None),
-    "settled": lambda c, n, k: (_("Settled: final pay %(pay)s, money items %(items)s",
-                                  pay=_money(c.get("final_pay")), items=_money(c.get("money_items"))), None),
-    "closed": lambda c, n, k: (_("Case closed"), None),
-}
-
-
-def _describe(action: str, c: dict, names: dict[int, str], classes: dict[int, str]) -> tuple[str, str | None]:
-    """A readable phrase for one audit event of a case, and the text entered with it (a note, evidence …)."""
-    phrase = _PHRASES.get(action)
-    return phrase(c, names, classes) if phrase else (action.replace("_", " ").capitalize(), None)
-
-
-def _actor_label(event: AuditEvent, users: dict[int, str]) -> str:
-    if event.actor_id in users:
-        return users[event.actor_id]
-    if event.actor_label == SYSTEM:
-        return _("Staffroom (automatic)")
-    if event.actor_label == "anonymous":
-        return _("a parent, through the signed link")
-    return event.actor_label
-
-
-def timeline(events: list[AuditEvent]) -> list[dict]:
-    """The case's audit events as readable lines (oldest first): when, who, what, and the text entered with it.
-    Raw change data is never shown."""
-    changes = [e.changes if isinstance(e.changes, dict) else {} for e in events]
-    user_ids = {e.actor_id for e in events if e.actor_id}
-    staff_ids = {_pair(c.get("new_staff"))[1] for c in changes} - {None}
-    class_ids = {c.get("class_id") for c in changes} - {None}
-    users = dict(db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(user_ids))).all()) \
-        if user_ids else {}
-    names = {s.id: s.full_name for s in db.session.scalars(sa.select(StaffMember).where(
-        StaffMember.id.in_(staff_ids)))} if staff_ids else {}
-    classes = dict(db.session.execute(sa.select(SchoolClass.id, SchoolClass.name).where(
-        SchoolClass.id.in_(class_ids))).all()) if class_ids else {}
-    lines = []
-    for event, c in zip(events, changes, strict=True):
-        label, detail = _describe(event.action.removeprefix("offboarding."), c, names, classes)
-        lines.append({"at": event.at, "actor": _actor_label(event, users), "label": label, "detail": detail,
-                      "action": event.action})
-    return lines
-
-
 def _reached(case: DepartureCase, events: list[AuditEvent]) -> str | None:
     """The step of the main line the case stands at; for a withdrawn or rejected case, the one it had reached."""
     if case.status in FLOW:
         return case.status
     for event in reversed(events):
-        before, after = _pair((event.changes or {}).get("status") if isinstance(event.changes, dict) else None)
+        before, after = pair((event.changes or {}).get("status") if isinstance(event.changes, dict) else None)
         if after == case.status and before in FLOW:
             return before
     return None
