@@ -15,6 +15,25 @@ log = logging.getLogger(__name__)
 @shared_task(name="notifications.dispatch", acks_late=True)
 def dispatch(notification_id: int) -> str:
     """Deliver one outbox row: claim it, send it with its idempotency key, record the outcome."""
+    return deliver(notification_id)
+
+
+@shared_task(name="notifications.dispatch_many", acks_late=True)
+def dispatch_many(notification_ids: list[int]) -> dict[str, int]:
+    """Deliver a chunk of outbox rows one after the other (a notice to hundreds of parents is published as a few
+    chunks, not hundreds of tasks). Each row is claimed, sent and recorded on its own, exactly as `dispatch` does:
+    a chunk redelivered after a lost worker skips the rows already sent or claimed, and the sweep re-queues a row
+    left claimed."""
+    outcomes: dict[str, int] = {}
+    for notification_id in notification_ids:
+        outcome = deliver(int(notification_id))
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    log.info("notification chunk of %s: %s", len(notification_ids), outcomes)
+    return outcomes
+
+
+def deliver(notification_id: int) -> str:
+    """Claim one row, send it with its idempotency key, record the outcome (each step committed on its own)."""
     message = delivery.claim(notification_id)
     db.session.commit()  # the claim (and the counted attempt) survives even if this worker dies now
     if message is None:

@@ -21,4 +21,6 @@ def published(app, monkeypatch):
     monkeypatch.setitem(app.config, "NOTIFY_ENQUEUE_ON_COMMIT", True)
     monkeypatch.setattr(outbox, "publish", lambda notification_id, countdown=None: calls.append(
         (notification_id, countdown)))
+    monkeypatch.setattr(outbox, "publish_chunk", lambda ids, countdown=None: calls.extend(
+        (notification_id, countdown) for notification_id in ids))
     return calls

@@ -41,6 +41,8 @@ def published(app, monkeypatch):
     monkeypatch.setitem(app.config, "NOTIFY_ENQUEUE_ON_COMMIT", True)
     monkeypatch.setattr(outbox, "publish", lambda notification_id, countdown=None: calls.append(
         (notification_id, countdown)))
+    monkeypatch.setattr(outbox, "publish_chunk", lambda ids, countdown=None: calls.extend(
+        (notification_id, countdown) for notification_id in ids))
     return calls
 
 
@@ -160,6 +162,7 @@ def test_redis_down_at_the_confirmation_commits_and_the_sweep_hands_the_notices_
 
     calls: list[int] = []  # the broker is back: beat's sweep publishes the waiting rows
     monkeypatch.setattr(outbox, "publish", lambda notification_id, countdown=None: calls.append(notification_id))
+    monkeypatch.setattr(outbox, "publish_chunk", lambda ids, countdown=None: calls.extend(ids))
     assert tasks.sweep_pending.run(grace_seconds=0) >= written
     assert {r.id for r in rows} <= set(calls)
     assert len([i for i in calls if i in {r.id for r in rows}]) == written  # each once
@@ -182,5 +185,6 @@ def test_redis_down_the_confirm_request_still_succeeds(app, client, departure, b
 
     calls: list[int] = []
     monkeypatch.setattr(outbox, "publish", lambda notification_id, countdown=None: calls.append(notification_id))
+    monkeypatch.setattr(outbox, "publish_chunk", lambda ids, countdown=None: calls.extend(ids))
     tasks.sweep_pending.run(grace_seconds=0)
     assert sorted(i for i in calls if i in {r.id for r in rows}) == sorted(r.id for r in rows)
