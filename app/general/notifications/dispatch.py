@@ -23,6 +23,7 @@ ERROR_MAX = 2000
 SWEEP_BATCH = 5000
 DEFAULT_SWEEP_GRACE_SECONDS = 30
 WORKER_LOST = "worker lost during delivery"
+_ROWS = Notification.__table__
 
 
 def _setting(name: str) -> int:
@@ -39,17 +40,15 @@ def claim(notification_id: int, *, now: datetime | None = None) -> OutgoingMessa
     """Atomically take a due pending row ('sending', attempt counted) and return what to send; None if not ours."""
     now = now or utcnow()
     row = db.session.execute(
-        sa.update(Notification)
+        sa.update(_ROWS)  # the table, not the ORM entity: no ORM bulk-update machinery on the per-message path
         .where(
-            Notification.id == notification_id,
-            Notification.status == Status.PENDING,
-            sa.or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+            _ROWS.c.id == notification_id,
+            _ROWS.c.status == Status.PENDING,
+            sa.or_(_ROWS.c.next_attempt_at.is_(None), _ROWS.c.next_attempt_at <= now),
         )
-        .values(status=Status.SENDING, claimed_at=now, attempts=Notification.attempts + 1)
-        .returning(Notification.id, Notification.channel, Notification.idempotency_key,
-                   Notification.recipient_address, Notification.subject, Notification.body_text,
-                   Notification.body_html)
-        .execution_options(synchronize_session=False)
+        .values(status=Status.SENDING, claimed_at=now, attempts=_ROWS.c.attempts + 1)
+        .returning(_ROWS.c.id, _ROWS.c.channel, _ROWS.c.idempotency_key, _ROWS.c.recipient_address,
+                   _ROWS.c.subject, _ROWS.c.body_text, _ROWS.c.body_html)
     ).first()
     if row is None:
         return None
@@ -71,10 +70,9 @@ def send_message(message: OutgoingMessage) -> None:
 def record_success(notification_id: int, *, now: datetime | None = None) -> bool:
     """Mark the row sent (whatever happened to it meanwhile: the provider has it)."""
     result = db.session.execute(
-        sa.update(Notification)
-        .where(Notification.id == notification_id, Notification.status != Status.SENT)
+        sa.update(_ROWS)
+        .where(_ROWS.c.id == notification_id, _ROWS.c.status != Status.SENT)
         .values(status=Status.SENT, sent_at=now or utcnow(), next_attempt_at=None, last_error=None)
-        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
