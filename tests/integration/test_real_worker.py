@@ -13,7 +13,7 @@ import time
 import pytest
 
 from app.extensions import db
-from app.general.notifications import tasks
+from app.general.notifications import outbox, tasks
 from app.general.notifications.backends import delivery_key
 from app.general.notifications.dispatch import WORKER_LOST
 from app.general.notifications.services import notify, notify_user
@@ -99,6 +99,27 @@ def test_a_worker_child_killed_mid_delivery_is_recovered_and_the_gateway_sees_th
     assert row.attempts == 2
     assert sms_gateway.state.keys_requested().count(delivery_key(key)) == 2  # re-sent at least once ...
     assert list(sms_gateway.state.accepted).count(delivery_key(key)) == 1  # ... delivered exactly once
+
+
+def test_a_worker_child_killed_in_the_middle_of_a_chunk_delivers_every_row_once(
+        worker, committed_db, sms_gateway, integration_app):
+    """F1 for a chunk (a notice to many parents): the pool process dies on the 11th of 30 rows; the chunk is
+    delivered again (rows already sent or claimed are skipped), the sweep re-sends the claimed one, and the
+    gateway accepts every key once."""
+    keys = [committed_db.key(f"chunk-{n}") for n in range(30)]
+    sms_gateway.state.script.extend(["ok"] * 10 + ["hang"])
+    for n, key in enumerate(keys):
+        notify(template=NOTICE, channel="sms", key=key, address=f"+861370000{n:04d}", context=CONTEXT)
+    db.session.commit()  # one chunk of 30 rows
+    assert sms_gateway.state.hanging.wait(DELIVERY_TIMEOUT), "the 11th SMS never reached the gateway"
+    killed = worker.kill_child()
+    worker.wait_for_new_child(killed)
+    sms_gateway.state.release.set()
+    _sweep_once_stale(integration_app)
+    worker.wait_for(lambda: all(_status(committed_db, k, "sent") for k in keys), 60, "all 30 to be sent")
+    accepted = list(sms_gateway.state.accepted)
+    assert all(accepted.count(delivery_key(k)) == 1 for k in keys)
+    assert sorted(committed_db.notification(k).attempts for k in keys) == [1] * 29 + [2]
 
 
 def test_a_whole_worker_killed_mid_delivery_and_restarted_delivers_once(worker, committed_db, sms_gateway,
@@ -239,10 +260,10 @@ def test_queued_deliveries_lost_with_redis_are_re_enqueued_by_the_sweep(worker, 
     keys = [committed_db.key(f"f4-{n}") for n in range(100)]
     for n, key in enumerate(keys):
         notify(template=NOTICE, channel="sms", key=key, address=f"+861380000{n:04d}", context=CONTEXT)
-    db.session.commit()  # 100 dispatch messages are now queued in Redis ...
+    db.session.commit()  # dispatch messages for the 100 rows (in chunks) are now queued in Redis ...
     client = redis.Redis(host="127.0.0.1", port=6379, db=redis_db)
     lock = client.get(LOCK_KEY)
-    assert client.llen(worker.queue) >= len(keys)
+    assert client.llen(worker.queue) >= -(-len(keys) // outbox.CHUNK_SIZE)
     client.flushdb()  # ... and lost, as when Redis restarts without persistence
     client.set(LOCK_KEY, lock, ex=6 * 3600)
     client.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -36,10 +37,11 @@ def backoff_seconds(attempts: int, base: int | None = None) -> int:
     return min(base * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
 
 
-def claim(notification_id: int, *, now: datetime | None = None) -> OutgoingMessage | None:
-    """Atomically take a due pending row ('sending', attempt counted) and return what to send; None if not ours."""
+def claim(notification_id: int, *, now: datetime | None = None, executor: Any = None) -> OutgoingMessage | None:
+    """Atomically take a due pending row ('sending', attempt counted) and return what to send; None if not ours.
+    `executor`: a connection to run on instead of the session (a chunk holds one for all its rows)."""
     now = now or utcnow()
-    row = db.session.execute(
+    row = (executor or db.session).execute(
         sa.update(_ROWS)  # the table, not the ORM entity: no ORM bulk-update machinery on the per-message path
         .where(
             _ROWS.c.id == notification_id,
@@ -67,9 +69,9 @@ def send_message(message: OutgoingMessage) -> None:
     backend_for(message.channel).send(message)
 
 
-def record_success(notification_id: int, *, now: datetime | None = None) -> bool:
+def record_success(notification_id: int, *, now: datetime | None = None, executor: Any = None) -> bool:
     """Mark the row sent (whatever happened to it meanwhile: the provider has it)."""
-    result = db.session.execute(
+    result = (executor or db.session).execute(
         sa.update(_ROWS)
         .where(_ROWS.c.id == notification_id, _ROWS.c.status != Status.SENT)
         .values(status=Status.SENT, sent_at=now or utcnow(), next_attempt_at=None, last_error=None)
