@@ -9,8 +9,8 @@ handover starts, the best-ranked colleague who has room is chosen for every assi
 when they lack the credential), and
 
 - `plan.confirm` + commit is timed: every assignment ends and restarts with its new teacher, every guardian's
-  notice and outbox rows are written, and the commit publishes one dispatch task per SMS row to Redis, as in
-  production (target ≤ 1 s);
+  notice and outbox rows are written, and the commit publishes the dispatch messages to Redis (chunks of 50 rows),
+  as in production (target ≤ 1 s);
 - dispatch: ONE `celery worker` process (prefork pool of one, production's Celery settings, Redis broker, a
   private queue) delivers the notices over HTTP to the gateway stub (tests/stubs/sms_gateway.py) served by this
   process; notices per second from the start of the commit to the last `sent_at` (target ≥ 200/s);
@@ -418,7 +418,7 @@ def _figures(samples: list[Sample], keys: Counter, duplicates: int, replayed: in
     return [
         Figure.from_samples(NAME_CONFIRM, totals, target=CONFIRM_TARGET, measure="max", notes=[
             size, f"p50 {_median(totals) * 1000:.0f} ms, max {max(totals) * 1000:.0f} ms; confirm (flush) median "
-            f"{_median(s.confirm for s in samples) * 1000:.0f} ms, commit (publishing one task per SMS to Redis) "
+            f"{_median(s.confirm for s in samples) * 1000:.0f} ms, commit (publishing the dispatch chunks to Redis) "
             f"median {_median(s.commit for s in samples) * 1000:.0f} ms; CPU of this process median "
             f"{_median(s.cpu for s in samples) * 1000:.0f} ms (the database server's not included)"]),
         Figure.from_samples(NAME_RATE, [s.dispatch / s.sms for s in samples if s.dispatch and s.sms],
