@@ -50,7 +50,8 @@ SHOWN = 6  # candidates shown per assignment
 class Candidate:
     staff: StaffMember
     qualified: bool
-    missing: str
+    missing: str        # the required credentials not held (when they teach the subject)
+    teaches_subject: bool  # lists the subject among those they may teach (always, for a homeroom)
     free: bool
     spare: int          # weekly periods left after what the plan already gives them
     fits: bool          # spare covers this assignment's periods
@@ -59,7 +60,7 @@ class Candidate:
 
     @property
     def rank_key(self) -> tuple:
-        return (not self.qualified, not self.free, not self.fits, not self.same_department, not self.teaches_class,
+        return (not self.qualified, not self.teaches_subject, not self.free, not self.fits, not self.same_department, not self.teaches_class,
                 -self.spare, self.staff.family_name, self.staff.given_name, self.staff.id)
 
 
@@ -179,7 +180,8 @@ def lines(case: DepartureCase, *, shown: int = SHOWN) -> list[Line]:
             spare = s.max_weekly_periods - loads.get(s.id, 0) - added.get(s.id, 0)
             candidates.append(Candidate(
                 staff=s, qualified=bool(qualification) if qualification is not None else False,
-                missing=qualification.missing_names if qualification is not None else _("the subject"),
+                missing=qualification.missing_names if qualification is not None else "",
+                teaches_subject=qualification is not None,
                 free=s.id not in busy, spare=spare, fits=spare >= assignment.weekly_periods,
                 same_department=s.department_id is not None and s.department_id == case.staff.department_id,
                 teaches_class=assignment.class_id in teaches[s.id]))
