@@ -82,6 +82,7 @@ def upgrade():
     sa.Column('parents_notified_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('revoke_access_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('access_revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('disabled_account', sa.Boolean(), nullable=False),
     sa.Column('final_pay', sa.Numeric(precision=12, scale=2), nullable=True),
     sa.Column('final_pay_detail', sa.JSON(), nullable=False),
     sa.Column('money_items_total', sa.Numeric(precision=12, scale=2), nullable=True),

@@ -54,6 +54,7 @@ PRIVATE_REASON = "Moving to Chengdu to look after my mother"
 WORDING = "Ms Harper is leaving the school at the end of her notice. We thank her for her work with the class."
 EVIDENCE = "Returned to the office, signed for"
 MONEY = "150.00"  # the school owes the teacher for a training course she paid herself
+WAIVER = "Released early by agreement: her replacement is ready"
 EARLY_END = "Garden leave agreed with the head"
 SHOTS = os.environ.get("DEPARTURE_SCREENSHOTS")  # a folder: save screenshots there (for looking at the pages)
 
@@ -330,8 +331,8 @@ def test_a_resignation_from_the_portal_to_a_closed_case(browser, page, live_serv
     ids = _set_up(live_app)
     base, today, names = live_server, ids["today"], ids["names"]
     leaving, first, second = names["leaving"], names["first"], names["second"]
-    earliest = today + timedelta(days=30)   # 30 days' statutory notice from today
-    effective = earliest + timedelta(days=1)  # the new teachers' first day
+    earliest = today + timedelta(days=30)  # 30 days' statutory notice from today
+    effective = today + timedelta(days=1)  # the new teachers' first day, once the school lets her go today
     page.on("dialog", lambda dialog: dialog.accept())  # the data-confirm buttons
 
     # --- the teacher: My departure → hand in the resignation; the page states the notice rule -----------------
@@ -414,6 +415,23 @@ def test_a_resignation_from_the_portal_to_a_closed_case(browser, page, live_serv
     expect(page.get_by_test_id("checklist").get_by_test_id("amount")).to_contain_text(MONEY)  # ¥ or CN¥
     expect(page.get_by_test_id("checklist")).to_contain_text(f"Evidence: {EVIDENCE}")
     _shot(page, "checklist")
+
+    # the school lets her go today instead (a departure is settled on its last working day or later): a day
+    # before the earliest one needs the waiver's reason, refused without it
+    page.locator("summary", has_text="Change the last working day").click()
+    last_day = page.locator("form[action$='/last-day']")
+    last_day.locator("input[name$='last_working_day']").fill(today.isoformat())
+    last_day.get_by_role("button", name="Change the day").click()
+    expect(page.locator("form[action$='/last-day']")).to_contain_text("record why the notice is waived")
+    refused = [error for error in console_errors if "422" in error]
+    assert refused, console_errors
+    for error in refused:
+        console_errors.remove(error)
+    last_day = page.locator("form[action$='/last-day']")
+    last_day.locator("input[name$='last_working_day']").fill(today.isoformat())
+    last_day.locator("input[name$='waiver_reason']").fill(WAIVER)
+    last_day.get_by_role("button", name="Change the day").click()
+    expect(page.locator("main")).to_contain_text(f"Last working day changed to {today.isoformat()}.")
 
     # --- the plan: ranked colleagues per class; Okafor (first) for 8(1), Park for 8(2); the loads ---------------
     page.get_by_test_id("open-plan").click()
@@ -510,13 +528,15 @@ def test_a_resignation_from_the_portal_to_a_closed_case(browser, page, live_serv
     timeline = page.get_by_test_id("timeline")
     actions = [action.removeprefix("offboarding.") for action in
                timeline.locator("li[data-action]").evaluate_all("items => items.map(i => i.dataset.action)")]
-    for step in ("submitted", "approved", "handover_started", "item_done", "plan_chosen", "notice_wording_changed",
+    for step in ("submitted", "approved", "handover_started", "item_done", "last_day_changed", "plan_chosen",
+                 "notice_wording_changed",
                  "reassigned", "parents_notices_written", "parents_notified", "notice_acknowledged", "access_ended",
                  "access_revoked", "settled", "closed"):
         assert step in actions, (step, actions)
     assert actions.index("submitted") < actions.index("approved") < actions.index("reassigned") \
         < actions.index("access_ended") < actions.index("settled") < actions.index("closed"), actions
     for phrase in (f"Departure filed (resignation), last working day {_medium(earliest)}", "Approved by the head",
+                   f"Last working day moved from {_medium(earliest)} to {_medium(today)}", WAIVER,
                    "A parent acknowledged the notice", EARLY_END, "Case closed"):
         expect(timeline).to_contain_text(phrase)
     settled = timeline.locator("li[data-action='offboarding.settled']")

@@ -150,6 +150,12 @@ def authorize(permission: str, obj: Any = None, user=None) -> None:
         abort(403)
 
 
+def reaches_top_level(user) -> bool:
+    """True when one of the user's scopes is a top-level unit (the district): what district-wide settings — credential
+    types, checklist templates — and rows naming no unit need."""
+    return any(scope.org_unit.parent_id is None for scope in getattr(user, "scopes", ()))
+
+
 def units_in_scope(user) -> list:
     """The org units a user reaches (their scope units); lists filter by these paths."""
     return [scope.org_unit for scope in user.scopes]

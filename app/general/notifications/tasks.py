@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.general.notifications import dispatch as delivery
@@ -33,36 +35,44 @@ def dispatch_many(notification_ids: list[int]) -> dict[str, int]:
 
 
 def deliver_many(notification_ids: list[int]) -> dict[str, int]:
-    """`deliver` for many rows on one connection (checked out, and pinged, once): recording a row sent and
-    claiming the next share one short transaction. No transaction is open while the provider is called, and a
-    row is recorded sent right after its provider call returned, as `deliver` does."""
+    """`deliver` for many rows on one connection (checked out, and pinged, once). Each row is claimed, sent and
+    recorded with the same steps, the outcome committed right after the provider call returns; no transaction is
+    open while the provider is called. A database error on one row leaves that row to the sweep (pending again,
+    or 'sending' until it is stale) and the chunk goes on."""
     outcomes: dict[str, int] = {}
 
     def count(outcome: str) -> None:
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
-    sent_id = None
     with _one_connection() as (connection, transaction):
         for notification_id in notification_ids:
-            with transaction():
-                if sent_id is not None:
-                    delivery.record_success(sent_id, executor=connection)
-                    sent_id = None
-                message = delivery.claim(notification_id, executor=connection)
+            try:
+                with transaction():
+                    message = delivery.claim(notification_id, executor=connection)
+            except SQLAlchemyError:
+                log.exception("notification %s: could not be claimed; the sweep will retry it", notification_id)
+                count("error")
+                continue
             if message is None:
                 count("skipped")
                 continue
             try:
                 delivery.send_message(message)
+            except SoftTimeLimitExceeded:
+                raise  # the task ran out of time: the rest of the chunk waits for the sweep
             except Exception as exc:
                 count(_after_failure(notification_id, exc))
                 continue
-            sent_id = notification_id
+            try:
+                with transaction():
+                    delivery.record_success(notification_id, executor=connection)
+            except SQLAlchemyError:
+                log.exception("notification %s: sent, but not recorded; the sweep will re-send it with the same "
+                              "key, which the provider drops", notification_id)
+                count("unrecorded")
+                continue
             count("sent")
             log.info("notification %s sent by %s", notification_id, message.channel)
-        if sent_id is not None:
-            with transaction():
-                delivery.record_success(sent_id, executor=connection)
     return outcomes
 
 

@@ -106,6 +106,8 @@ class DepartureCase(db.Model):
     # Access: when the beat task disables the account (the end of the last working day; at once for a dismissal).
     revoke_access_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
     access_revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # True when this case disabled the account (it was active): only then may withdrawing the case give it back.
+    disabled_account: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     # Settlement: the final month's pay as computed (or as the month's approved run has it), money items, contract.
     final_pay: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2), nullable=True)
     final_pay_detail: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)

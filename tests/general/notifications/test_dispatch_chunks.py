@@ -75,3 +75,20 @@ def test_a_chunk_redelivered_after_a_lost_worker_skips_what_was_sent_or_claimed(
     db.session.commit()
     assert dispatch_many(ids) == {"skipped": 2, "sent": 2}
     assert sorted(m["idempotency_key"] for m in sent) == sorted(f"r:{i}" for i in (0, 2, 3))
+
+
+def test_a_database_error_on_one_row_leaves_it_to_the_sweep_and_the_chunk_goes_on(db, sent, monkeypatch):
+    ids = _rows(db, 5, prefix="e")
+    real_claim = delivery.claim
+
+    def claim(notification_id, **kwargs):
+        if notification_id == ids[2]:
+            raise sa.exc.OperationalError("UPDATE notifications", {}, Exception("connection reset"))
+        return real_claim(notification_id, **kwargs)
+
+    monkeypatch.setattr(delivery, "claim", claim)
+    assert dispatch_many(ids) == {"sent": 4, "error": 1}
+    statuses = dict(db.session.execute(sa.select(Notification.id, Notification.status)
+                                       .where(Notification.id.in_(ids))).all())
+    assert statuses[ids[2]] == "pending" and [statuses[i] for i in ids if i != ids[2]] == ["sent"] * 4
+    assert sorted(m["idempotency_key"] for m in sent) == sorted(f"e:{i}" for i in (0, 1, 3, 4))

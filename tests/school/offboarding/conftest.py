@@ -80,6 +80,16 @@ def departure(db, org) -> Departure:
 LAST_DAY = date(2027, 1, 8)  # a Friday, later than the statutory earliest day (2027-01-06) for notice on TODAY
 
 
+SETTLEMENT_DAY = date(2030, 1, 7)  # after every test's last working day
+
+
+@pytest.fixture(autouse=True)
+def _settling_after_the_last_day(monkeypatch) -> None:
+    """Settlement waits for the last working day; the tests settle on a day after every last day they use (the
+    guard itself is tested with its own day)."""
+    monkeypatch.setattr("app.school.offboarding.services.settlement.local_today", lambda: SETTLEMENT_DAY)
+
+
 @pytest.fixture
 def today(monkeypatch) -> date:
     """The services' "today" pinned to TODAY (the schools' calendar day; the machine's clock may be elsewhere)."""

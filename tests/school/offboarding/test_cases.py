@@ -103,7 +103,7 @@ def test_reject_needs_a_reason_and_a_submitted_case(departure, today):
 def test_the_heads_are_asked_to_decide_without_the_private_reason(departure, today):
     case = open_case(departure, actor=departure.leaving_user, private_reason="Conflict with a colleague")
     rows = db.session.scalars(sa.select(Notification).where(
-        Notification.idempotency_key.like(f"departure:{case.id}:decide:%"))).all()
+        Notification.idempotency_key.like(f"departure:{case.id}:decision_needed:%"))).all()
     assert rows and {r.recipient_user_id for r in rows} == {departure.head.id}
     assert all("Conflict with a colleague" not in r.body_text + r.subject + str(r.context) for r in rows)
 
@@ -170,9 +170,21 @@ def test_withdraw_is_refused_once_the_classes_are_reassigned(departure, today):
     assert departure.leaving.status == "on_notice"
 
 
-def test_the_teacher_withdraws_their_own_resignation_in_handover(departure, today):
-    case = to_handover(departure, actor=departure.leaving_user)
+def test_the_teacher_withdraws_alone_only_before_the_heads_decision(departure, today):
+    case = open_case(departure, actor=departure.leaving_user)
     cases.withdraw(case, actor=departure.leaving_user, reason="Staying")
+    assert case.status == CaseStatus.WITHDRAWN and departure.leaving.status == "active"
+    told = db.session.scalars(sa.select(Notification.recipient_user_id).where(
+        Notification.idempotency_key.like(f"departure:{case.id}:withdrawn:%"))).all()
+    assert set(told) == {departure.head.id, departure.admin.id}
+
+
+def test_after_approval_only_the_school_withdraws_a_resignation(departure, today):
+    case = to_handover(departure, actor=departure.leaving_user)
+    with pytest.raises(InvalidTransition, match="ask the school office"):
+        cases.withdraw(case, actor=departure.leaving_user, reason="Staying")
+    assert case.status == CaseStatus.HANDOVER
+    cases.withdraw(case, actor=departure.admin, reason="Agreed with the head: she stays")
     assert case.status == CaseStatus.WITHDRAWN and departure.leaving.status == "active"
 
 

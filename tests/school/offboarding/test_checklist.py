@@ -38,12 +38,13 @@ def test_a_head_gets_the_heads_checklist(departure, today, org):
 
 def test_template_changes_apply_to_later_checklists_only(departure, today, org):
     d = departure
+    chief = factories.make_user("admin", unit=org.district)  # the templates serve every school: the district's
     checklist.ensure_default_templates()
     first = to_handover(d)
-    checklist.add_template_item("teacher", title="Violin returned", owner="teacher", actor=d.admin)
+    checklist.add_template_item("teacher", title="Violin returned", owner="teacher", actor=chief)
     interview = next(t for t in checklist.template_items("teacher") if t.title == "Exit interview held")
     checklist.update_template_item(interview, title=interview.title, owner=interview.owner, is_money=False,
-                                   position=interview.position, is_active=False, actor=d.admin)
+                                   position=interview.position, is_active=False, actor=chief)
     assert "Violin returned" not in [i.title for i in first.items]
     assert "Exit interview held" in [i.title for i in first.items]
     colleague_user = factories.make_user("teacher", unit=org.school_a)
@@ -55,13 +56,18 @@ def test_template_changes_apply_to_later_checklists_only(departure, today, org):
     assert titles[-1] == "Violin returned" and "Exit interview held" not in titles
 
 
-def test_only_admins_configure_templates(departure):
+def test_only_district_admins_configure_templates(departure, org):
+    chief = factories.make_user("admin", unit=org.district)
     with pytest.raises(NotAllowed):
         checklist.add_template_item("teacher", title="Anything", owner="it", actor=departure.head)
+    with pytest.raises(NotAllowed, match="district"):  # a school's admin would rewrite every school's checklist
+        checklist.add_template_item("teacher", title="Anything", owner="it", actor=departure.admin)
     with pytest.raises(ValidationFailed):
-        checklist.add_template_item("parent", title="Anything", owner="it", actor=departure.admin)
+        checklist.add_template_item("parent", title="Anything", owner="it", actor=chief)
     with pytest.raises(ValidationFailed):
-        checklist.add_template_item("teacher", title=" ", owner="nobody", actor=departure.admin)
+        checklist.add_template_item("teacher", title=" ", owner="nobody", actor=chief)
+    with pytest.raises(ValidationFailed, match="money item"):  # the amount is entered by the school
+        checklist.add_template_item("teacher", title="Refund", owner="teacher", is_money=True, actor=chief)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChecklistTemplateItem)) == 0
 
 

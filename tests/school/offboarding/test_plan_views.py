@@ -243,8 +243,8 @@ def test_deliveries_filter_retry_and_mark_parents_notified(client, departure, to
     assert case.status in (CaseStatus.PARENTS_NOTIFIED, CaseStatus.ACCESS_REVOKED)
 
 
-def test_the_templates_page_writes_nothing_and_offers_the_defaults(client, departure, login_as):
-    login_as(user=departure.admin)
+def test_the_templates_page_writes_nothing_and_offers_the_defaults(client, departure, login_as, org):
+    login_as(user=factories.make_user("admin", unit=org.district))
     html = client.get("/departures/templates").get_data(as_text=True)
     assert 'data-testid="no-templates"' in html
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChecklistTemplateItem)) == 0
@@ -257,8 +257,8 @@ def test_the_templates_page_writes_nothing_and_offers_the_defaults(client, depar
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChecklistTemplateItem)) == count
 
 
-def test_template_lines_are_added_and_edited_escaped(client, departure, login_as):
-    login_as(user=departure.admin)
+def test_template_lines_are_added_and_edited_escaped(client, departure, login_as, org):
+    login_as(user=factories.make_user("admin", unit=org.district))
     db.session.commit()
     response = client.post("/departures/templates?role=teacher", data={
         "add-teacher-title": "Return the <b>lab</b> key, 100% sure", "add-teacher-owner": "it",
@@ -278,16 +278,17 @@ def test_template_lines_are_added_and_edited_escaped(client, departure, login_as
     assert (item.title, item.owner, item.position, item.is_active) == ("Return the lab key", "finance", 7, False)
 
 
-def test_the_plan_and_template_forms_carry_their_csrf_token(app, departure, handover):
+def test_the_plan_and_template_forms_carry_their_csrf_token(app, departure, handover, org):
     from app.school.offboarding.services import checklist
     from tests.general.auth.helpers import csrf_token_from, other_app
 
     d = departure
-    item = checklist.add_template_item("teacher", title="Return the lab key", owner="it", actor=d.admin)
+    chief = factories.make_user("admin", unit=org.district)  # the district's admin: plans and templates
+    item = checklist.add_template_item("teacher", title="Return the lab key", owner="it", actor=chief)
     db.session.commit()
     case_id, item_id, version, assignment_id, staff_id = (handover.id, item.id, item.version, d.maths_a.id,
                                                            d.colleague.id)
-    login = d.admin.get_id()
+    login = chief.get_id()
     admin = SimpleNamespace(get_id=lambda: login)  # the objects detach at the first request
     with other_app(app, WTF_CSRF_ENABLED=True) as csrf_app:
         browser = csrf_app.test_client()

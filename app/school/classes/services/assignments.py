@@ -317,3 +317,46 @@ def change_teacher(assignment: Assignment, new_staff: StaffMember, *, effective_
         "weekly_periods": new.weekly_periods, "qualification_override": override})
     log.info("assignment %s handed from staff %s to %s as %s", assignment.id, old_staff.id, new_staff.id, new.id)
     return new
+
+
+def hand_over_unstarted(assignment: Assignment, new_staff: StaffMember, *, actor: Any, override_reason: Any = None,
+                        expected_version: int | None = None) -> Assignment:
+    """Give an assignment that has not started yet (entered for next term) to another teacher whole: it has no
+    history to keep, so its teacher is replaced, under the same rules as `change_teacher`, and the timetable
+    follows (TEACHER_CHANGE_HOOKS). Returns the assignment.
+
+    :raises ValidationFailed: as `assign_teacher`, or the assignment has already started.
+    :raises Conflict: the class changed meanwhile.
+    """
+    from types import SimpleNamespace
+
+    from app.school.staff.queries import local_today
+
+    school_class = assignment.school_class
+    check_reach(actor, "assignments.manage", assignment)
+    if assignment.starts_on <= local_today():
+        raise ValidationFailed(_("This assignment has already started: change its teacher from a day instead."),
+                               field="staff")
+    if new_staff.id == assignment.staff_id:
+        raise ValidationFailed(_("%(name)s already has this assignment: choose another teacher.",
+                                 name=new_staff.full_name), field="staff")
+    plan = _clean_plan(school_class, role=assignment.role, subject=assignment.subject,
+                       weekly_periods=assignment.weekly_periods, starts_on=assignment.starts_on,
+                       ends_on=assignment.ends_on, existing=True)
+    lock_class(school_class, expected_version)
+    lock_row(StaffMember, new_staff.id)
+    override = _checked(school_class, new_staff, plan, override_reason=override_reason,
+                        exclude_ids=(assignment.id,))
+    old_staff = assignment.staff
+    before = SimpleNamespace(id=assignment.id, role=assignment.role, subject_id=assignment.subject_id,
+                             class_id=assignment.class_id, school_class=school_class, staff_id=old_staff.id,
+                             staff=old_staff)
+    assignment.staff, assignment.staff_id, assignment.qualification_override = new_staff, new_staff.id, override
+    touch_class(school_class)
+    guarded_flush()
+    for hook in TEACHER_CHANGE_HOOKS:
+        hook(before, assignment, assignment.starts_on, actor)
+    record("classes.unstarted_assignment_handed_over", subject=assignment, actor=actor, changes={
+        "from_staff": [old_staff.id, old_staff.full_name], "to_staff": [new_staff.id, new_staff.full_name],
+        "starts_on": assignment.starts_on, "qualification_override": override})
+    return assignment

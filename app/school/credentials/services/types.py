@@ -35,11 +35,11 @@ FIELDS = ("code", "name", "description", "validity_years", "grace_days", "remind
 
 def may_configure(actor: Any) -> bool:
     """Types are shared by every school: only an administrator of a top-level unit (district) changes them."""
-    from app.general.auth.policy import can
+    from app.general.auth.policy import can, reaches_top_level
 
     if actor == SYSTEM:
         return True
-    return can(actor, "credentials.configure") and any(scope.org_unit.parent_id is None for scope in actor.scopes)
+    return can(actor, "credentials.configure") and reaches_top_level(actor)
 
 
 def clean_offsets(value: Any) -> tuple[str, str | None]:

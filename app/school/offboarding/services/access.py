@@ -46,6 +46,7 @@ def revoke_now(case: DepartureCase, *, actor: Any, note: Any = None) -> bool:
     user = case.staff.user
     if user is not None and user.is_active_account:
         user.is_active_account, user.deactivated_at = False, utcnow()
+        case.disabled_account = True
         end_all_sessions(user)
         record("auth.user_deactivated", subject=user, actor=actor,
                changes={"reason": "departure", "case_id": case.id})

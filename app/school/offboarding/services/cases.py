@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from app.core.errors import Conflict, NotAllowed, ValidationFailed
+from app.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from app.core.models import utcnow
 from app.extensions import db
 from app.general.audit.services import record
@@ -205,13 +205,18 @@ def submit(staff: StaffMember, *, kind: Any, last_working_day: Any, actor: Any, 
 
 def _notify_heads(case: DepartureCase) -> None:
     """The heads over the person get an inbox message asking for their decision (facts only, no reason)."""
+    _tell_office(case, "decision_needed", roles=(Role.HEAD,))
+
+
+def _tell_office(case: DepartureCase, step: str, roles: tuple[str, ...] = (Role.HEAD, Role.ADMIN)) -> None:
+    """The heads (and admins) over the person get an inbox message about the case (facts only, no reason)."""
     from app.general.contracts.services.common import admins_of, link
     from app.general.notifications.services import notify_user
 
-    for head in admins_of(case.staff.scope_unit, roles=(Role.HEAD,)):
-        notify_user(head, template="offboarding/messages/decision_needed", key=f"departure:{case.id}:decide:{head.id}",
+    for user in admins_of(case.staff.scope_unit, roles=roles):
+        notify_user(user, template=f"offboarding/messages/{step}", key=f"departure:{case.id}:{step}:{user.id}",
                     context={"name": case.staff.full_name, "kind": case.kind, "last_day": case.last_working_day,
-                             "link": link("offboarding.case", case_id=case.id)})
+                             "link": link("offboarding.case", case_id=case.id)}, channels=("inbox",))
 
 
 def approve(case: DepartureCase, *, actor: Any, note: Any = None, expected_version: int | None = None) -> None:
@@ -273,20 +278,25 @@ def withdraw(case: DepartureCase, *, actor: Any, reason: Any = None, expected_ve
     text, problem = clean_optional_text(reason, REASON_MAX)
     raise_if({"reason": problem})
     lock_case(case, expected_version)
+    if own and case.status != CaseStatus.SUBMITTED:
+        raise InvalidTransition(_("Your resignation was approved: to take it back, ask the school office, which can "
+                                  "withdraw it until your classes are handed over."))
     require_status(case, WITHDRAWABLE, _("withdrawn"))
     case.ended_at, case.revoke_access_at = utcnow(), None
     _back_to_active(case)
     reopened = _restore_access(case, actor)
     move(case, CaseStatus.WITHDRAWN, actor=actor, action="withdrawn", reason=text, access_restored=reopened)
+    _tell_office(case, "withdrawn")
 
 
 def _restore_access(case: DepartureCase, actor: Any) -> bool:
-    """A withdrawn dismissal (or an early end of access) gives the account back, if this case disabled it."""
+    """A withdrawn dismissal (or an early end of access) gives the account back — only if this case disabled it (an
+    account suspended for another reason stays suspended)."""
     user = case.staff.user
-    if case.access_revoked_at is None or user is None or user.is_active_account:
+    if not case.disabled_account or user is None or user.is_active_account:
         return False
     user.is_active_account, user.deactivated_at = True, None
-    case.access_revoked_at = None
+    case.access_revoked_at, case.disabled_account = None, False
     record("auth.user_reactivated", subject=user, actor=actor, changes={"reason": "departure withdrawn",
                                                                         "case_id": case.id})
     return True
@@ -331,6 +341,9 @@ def change_last_day(case: DepartureCase, *, last_working_day: Any, actor: Any, w
     raise_if({"last_working_day": problem, "waiver_reason": waiver_problem})
     lock_case(case, expected_version)
     require_status(case, WITHDRAWABLE, _("given another last day"))
+    if case.access_revoked_at is not None:
+        raise InvalidTransition(_("Portal access has already ended: withdraw the departure to give it back, or keep "
+                                  "the last working day."))
     if day < case.submitted_on:
         raise ValidationFailed(_("The last working day cannot be before the notice was given (%(day)s).",
                                  day=case.submitted_on.isoformat()), field="last_working_day")

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from app.core.errors import InvalidTransition, NotAllowed, ValidationFailed
 from app.core.models import utcnow
 from app.extensions import db
-from app.general.audit.services import record
+from app.general.audit.services import SYSTEM, record
 from app.general.auth.models import Role
 from app.school.offboarding.models import (
     FINISHED,
@@ -106,6 +106,19 @@ ROLE_LABELS = {Role.TEACHER: _l("Teacher"), Role.HEAD: _l("Head"), Role.ADMIN: _
 # --- templates ------------------------------------------------------------------------------------------------
 
 
+def may_configure(actor: Any) -> bool:
+    """The checklist templates serve every school: only an administrator of the district changes them."""
+    from app.general.auth.policy import can, reaches_top_level
+
+    return actor == SYSTEM or (can(actor, "departures.configure") and reaches_top_level(actor))
+
+
+def _check_configure(actor: Any) -> None:
+    if not may_configure(actor):
+        raise NotAllowed(_("The checklist templates serve every school of the district: a district administrator "
+                           "changes them."))
+
+
 def template_items(role: str, *, active_only: bool = True) -> list[ChecklistTemplateItem]:
     stmt = sa.select(ChecklistTemplateItem).where(ChecklistTemplateItem.role == role)
     if active_only:
@@ -128,6 +141,13 @@ def ensure_default_templates() -> int:
     return written
 
 
+def _check_money_owner(owner: Any, is_money: Any) -> None:
+    """The amount settled is entered by the school (finance, the office), never by the departing person."""
+    if is_money and owner == ItemOwner.TEACHER:
+        raise ValidationFailed(_("A money item is ticked off by the school: choose finance or the school office."),
+                               field="owner")
+
+
 def _clean_template_fields(title: Any, owner: Any, position: Any) -> tuple[str, str, int]:
     text, problem = clean_text(title, missing=_("Say what must be done."), maximum=TITLE_MAX)
     try:
@@ -146,10 +166,11 @@ def add_template_item(role: Any, *, title: Any, owner: Any, is_money: bool = Fal
 
     :raises ValidationFailed: an unknown role, an empty title, an unknown owner.
     """
-    check_reach(actor, "departures.configure", None)
+    _check_configure(actor)
     if role not in {r.value for r in TEMPLATE_ROLES}:
         raise ValidationFailed(_("Choose the role whose checklist this is."), field="role")
     text, owner, pos = _clean_template_fields(title, owner, position)
+    _check_money_owner(owner, is_money)
     if position in (None, ""):
         pos = (db.session.scalar(sa.select(sa.func.max(ChecklistTemplateItem.position)).where(
             ChecklistTemplateItem.role == role)) or 0) + 10
@@ -165,8 +186,9 @@ def add_template_item(role: Any, *, title: Any, owner: Any, is_money: bool = Fal
 def update_template_item(item: ChecklistTemplateItem, *, title: Any, owner: Any, is_money: bool, position: Any,
                          is_active: bool, actor: Any, expected_version: int | None = None) -> None:
     """Change a template line (or switch it off); future checklists use the new wording."""
-    check_reach(actor, "departures.configure", None)
+    _check_configure(actor)
     text, owner, pos = _clean_template_fields(title, owner, position)
+    _check_money_owner(owner, is_money)
     lock(ChecklistTemplateItem, item, expected_version)
     before = {"title": item.title, "owner": item.owner, "is_money": item.is_money, "position": item.position,
               "is_active": item.is_active}
@@ -216,7 +238,7 @@ def may_tick(user: Any, item: ChecklistItem) -> bool:
 
     if can(user, "departures.manage", item):
         return True
-    if item.owner == ItemOwner.TEACHER and getattr(user, "id", None) == item.case.staff.user_id:
+    if item.owner == ItemOwner.TEACHER and not item.is_money and getattr(user, "id", None) == item.case.staff.user_id:
         return True
     return item.owner == ItemOwner.HEAD and getattr(user, "role", None) == Role.HEAD and \
         can(user, "departures.view", item)
@@ -291,6 +313,7 @@ def add_item(case: DepartureCase, *, title: Any, owner: Any, is_money: bool = Fa
     check_reach(actor, "departures.manage", case)
     _check_working(case)
     text, owner_value, _pos = _clean_template_fields(title, owner, None)
+    _check_money_owner(owner_value, is_money)
     if any(i.title == text for i in case.items):
         raise ValidationFailed(_("This checklist already has that item."), field="title")
     item = ChecklistItem(case=case, title=text, owner=owner_value, is_money=bool(is_money),
@@ -357,6 +380,6 @@ def require_nothing_open(case: DepartureCase, doing: str) -> None:
     """:raises InvalidTransition: naming the open checklist items and blockers."""
     items, blockers = open_items(case), open_blockers(case.staff_id)
     if items or blockers:
-        parts = [i.title for i in items] + [blocker_label(b.kind) + ": " + b.description for b in blockers]
+        parts = [item_title(i.title) for i in items] + [blocker_label(b.kind) + ": " + b.description for b in blockers]
         raise InvalidTransition(_("The departure cannot be %(doing)s while these are open: %(open)s.", doing=doing,
                                   open="; ".join(parts)))

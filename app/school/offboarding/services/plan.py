@@ -60,8 +60,9 @@ class Candidate:
 
     @property
     def rank_key(self) -> tuple:
-        return (not self.qualified, not self.teaches_subject, not self.free, not self.fits, not self.same_department, not self.teaches_class,
-                -self.spare, self.staff.family_name, self.staff.given_name, self.staff.id)
+        return (not self.qualified, not self.teaches_subject, not self.free, not self.fits,
+                not self.same_department, not self.teaches_class, -self.spare, self.staff.family_name,
+                self.staff.given_name, self.staff.id)
 
 
 @dataclass
@@ -93,14 +94,24 @@ class Load:
 
 
 def effective_day(case: DepartureCase) -> date:
-    """The first day of the new teachers: as chosen, else the day after the last working day."""
-    return case.effective_on or case.last_working_day + timedelta(days=1)
+    """The first day of the new teachers: once confirmed, the day it took effect; before that, as chosen, else the
+    day after the last working day — and never before tomorrow (the past stays as taught, and a plan confirmed after
+    the last working day, or the day after a dismissal, takes effect from tomorrow)."""
+    if case.reassigned_at is not None and case.effective_on is not None:
+        return case.effective_on
+    return max(case.effective_on or case.last_working_day + timedelta(days=1), local_today() + timedelta(days=1))
+
+
+def latest_effective_day(case: DepartureCase) -> date:
+    """The latest first day allowed: the day after the last working day, or tomorrow once that has passed."""
+    return max(case.last_working_day + timedelta(days=1), local_today() + timedelta(days=1))
 
 
 def current_assignments(staff_id: int, on: date) -> list[Assignment]:
-    """The departing teacher's assignments that run on or after `on` (started before it)."""
+    """The departing teacher's assignments that run on or after `on`: those under way, and those entered for later
+    (next term's), which are handed over whole."""
     return list(db.session.scalars(sa.select(Assignment).where(
-        Assignment.staff_id == staff_id, Assignment.starts_on < on,
+        Assignment.staff_id == staff_id,
         sa.or_(Assignment.ends_on.is_(None), Assignment.ends_on >= on)).order_by(Assignment.class_id,
                                                                                  Assignment.role.desc(),
                                                                                  Assignment.subject_id)))
@@ -254,11 +265,12 @@ def choose(case: DepartureCase, assignment: Assignment, new_staff: StaffMember |
 
 def set_effective_on(case: DepartureCase, *, effective_on: Any, actor: Any,
                      expected_version: int | None = None) -> None:
-    """The first day the new teachers teach: from tomorrow up to the day after the last working day."""
+    """The first day the new teachers teach: from tomorrow up to the day after the last working day (tomorrow, once
+    that has passed)."""
     day, problem = clean_date(effective_on, missing=_("Enter the first day of the new teachers."))
     raise_if({"effective_on": problem})
     _check_planning(case, actor, expected_version)
-    latest = case.last_working_day + timedelta(days=1)
+    latest = latest_effective_day(case)
     if day > latest:
         raise ValidationFailed(_("The new teachers must start by %(day)s, the day after the last working day.",
                                  day=latest.isoformat()), field="effective_on")
@@ -298,6 +310,9 @@ def _apply(case: DepartureCase, row: Reassignment, day: date, actor: Any) -> Ass
     old = row.old_assignment
     label = f"{old.school_class.name} · {old.subject.name if old.subject else _('homeroom')}"
     try:
+        if old.starts_on >= day:  # entered for later and not started: it passes to the new teacher whole
+            return assignment_services.hand_over_unstarted(old, row.new_staff, actor=actor,
+                                                           override_reason=row.override_reason)
         return assignment_services.change_teacher(old, row.new_staff, effective_on=day, actor=actor,
                                                   reason=_("Departure of %(name)s", name=case.staff.full_name),
                                                   override_reason=row.override_reason)
@@ -336,7 +351,7 @@ def confirm(case: DepartureCase, *, actor: Any, expected_version: int | None = N
     for assignment in todo:
         row = rows[assignment.id]
         new = _apply(case, row, day, actor)
-        row.new_assignment_id, row.effective_on, row.confirmed_at = new.id, day, utcnow()
+        row.new_assignment_id, row.effective_on, row.confirmed_at = new.id, max(day, new.starts_on), utcnow()
         applied.append(row)
     for row in case.plan:  # choices for assignments no longer current (ended meanwhile) are dropped
         if row not in applied and row.confirmed_at is None:

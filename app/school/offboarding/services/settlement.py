@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from app.core.errors import ValidationFailed
+from app.core.errors import InvalidTransition, ValidationFailed
 from app.core.models import utcnow
 from app.extensions import db
 from app.general.contracts.services import lifecycle
@@ -20,6 +20,7 @@ from app.school.offboarding.services.cases import kind_label, labour_contract
 from app.school.offboarding.services.checklist import require_nothing_open
 from app.school.offboarding.services.common import check_reach, lock_case, move, require_status
 from app.school.staff.models import StaffStatus
+from app.school.staff.queries import local_today
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ def final_pay(case: DepartureCase) -> tuple[Decimal, dict]:
 
 
 def money_items_total(case: DepartureCase) -> Decimal:
-    return sum((item.amount or Decimal("0")) for item in case.items if item.is_money).quantize(Decimal("0.01"))
+    return sum(((item.amount or Decimal("0")) for item in case.items if item.is_money),
+               Decimal("0")).quantize(Decimal("0.01"))
 
 
 def settle(case: DepartureCase, *, actor: Any, expected_version: int | None = None) -> None:
@@ -71,6 +73,10 @@ def settle(case: DepartureCase, *, actor: Any, expected_version: int | None = No
     check_reach(actor, "departures.manage", case)
     lock_case(case, expected_version)
     require_status(case, (CaseStatus.ACCESS_REVOKED,), _("settled"))
+    if local_today() < case.last_working_day:
+        raise InvalidTransition(_("%(name)s is employed until %(day)s (access ended early): the departure is settled "
+                                  "on the last working day or later.", name=case.staff.full_name,
+                                  day=case.last_working_day.isoformat()))
     require_nothing_open(case, _("settled"))
     pay, detail = final_pay(case)
     case.final_pay, case.final_pay_detail = pay, detail

@@ -3,6 +3,8 @@ children, and the same notice through the signed link a guardian without an acco
 an "I have read this". Only facts are shown — never the reason for leaving, never another guardian's data."""
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from flask import abort, current_app, flash, redirect, render_template, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -72,13 +74,15 @@ def _notice_of(token: str) -> ParentNotice | None:
     return notices.notice_from_token(token) if len(token) <= 512 else None
 
 
-def _visitor_locale(notice: ParentNotice) -> str | None:
-    """A visitor through the link reads the notice in the guardian's language until they pick another one."""
+def _visitor_locale(notice: ParentNotice):
+    """A visitor through the link reads the notice in the guardian's language until they pick another one; someone
+    logged in reads it in their own (the request's language, unchanged)."""
     if current_user.is_authenticated:
-        return None
+        return nullcontext()
     languages = current_app.config["LANGUAGES"]
     chosen = session.get("locale")
-    return chosen if chosen in languages else (notice.locale if notice.locale in languages else None)
+    locale = chosen if chosen in languages else (notice.locale if notice.locale in languages else None)
+    return force_locale(locale) if locale else nullcontext()
 
 
 def _link_invalid():
@@ -92,7 +96,7 @@ def notice_by_link(token: str):
     notice = _notice_of(token)
     if notice is None:
         return _link_invalid()
-    with force_locale(_visitor_locale(notice)):
+    with _visitor_locale(notice):
         return render_template("offboarding/notice_link.html", notice=notice, notice_day=notices.change_date,
                                acknowledge_url=url_for(".acknowledge_by_link", token=token))
 
@@ -104,6 +108,6 @@ def acknowledge_by_link(token: str):
     notice = _notice_of(token)
     if notice is None:
         return _link_invalid()
-    with force_locale(_visitor_locale(notice)):
+    with _visitor_locale(notice):
         _acknowledge(notice, "link", None)
     return redirect(url_for(".notice_by_link", token=token))

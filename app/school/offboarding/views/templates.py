@@ -32,7 +32,14 @@ def _page(*, failed: forms.TemplateItemForm | None = None, failed_key: object = 
                       "add": failed if failed_key == str(role) else _add_form(str(role))})
     return render_template("offboarding/checklist_templates.html", roles=roles, title_of=checklist.item_title,
                            owner_label=checklist.owner_label,
-                           any_items=any(r["items"] for r in roles), open_key=failed_key), status
+                           any_items=any(r["items"] for r in roles), open_key=failed_key,
+                           may_configure=checklist.may_configure(actor())), status
+
+
+def _require_configure() -> None:
+    """Only a district administrator changes the templates every school uses (others read them)."""
+    if not checklist.may_configure(actor()):
+        abort(403)
 
 
 @bp.route("/templates", methods=["GET", "POST"])
@@ -41,6 +48,7 @@ def templates():
     """The checklist templates (GET writes nothing); a POST adds a line to the role named in `role`."""
     if request.method == "GET":
         return _page()
+    _require_configure()
     role = request.args.get("role", "")
     if role not in {str(r) for r in checklist.TEMPLATE_ROLES}:
         abort(404)
@@ -63,6 +71,7 @@ def templates():
 @requires("departures.configure")
 def template_item(item_id: int):
     """Change a template line, or switch it off (cases under way keep their own checklist)."""
+    _require_configure()
     item = db.get_or_404(ChecklistTemplateItem, item_id)
     form = _item_form(item, request.form)
     if form.validate_on_submit():
@@ -84,6 +93,7 @@ def template_item(item_id: int):
 @requires("departures.configure")
 def template_defaults():
     """Write the default checklist of every role that has none yet (pressing twice writes nothing more)."""
+    _require_configure()
     if not forms.VersionForm().validate_on_submit():
         abort(400)
     written = checklist.ensure_default_templates()
