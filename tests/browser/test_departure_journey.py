@@ -1,13 +1,15 @@
 """Issue 6's journey in real Chromium, from resignation to closed. The teacher opens "My departure", reads the notice
 rule, is refused a last day earlier than it allows and hands in the resignation; the head approves it (approving
-needs a fresh login: the re-authentication page asks for the password and code, then the head presses Approve
-again); the admin starts the handover, the teacher ticks their own item and the admin the rest (the money item
-with its amount); the admin picks a ranked colleague for each class, sees the loads, rewords and previews the
-parents' notice and confirms; the deliveries go from pending to sent; the admin marks the parents notified; a
-parent reads the one notice naming both their children (class, subject or homeroom, old → new teacher, first
-day; never the private reason) and acknowledges it; the admin ends the teacher's access early with a reason and
-the teacher's open browser is logged out on its next page; the admin settles (final pay, money items, contract
-ended) and closes; the case page's timeline shows each step.
+needs a fresh login: the re-authentication page asks for the password and code, then the head presses Approve again);
+the admin starts the handover, the teacher ticks their own item and the admin the rest (the money item with its
+amount); the school lets the teacher go today instead of at the end of the notice (a departure is settled on its last
+working day or later, so this is how a one-day journey can reach settlement): moving the last day before the earliest
+one is refused without a waiver reason and recorded with it; the admin picks a ranked colleague for each class, sees
+the loads, rewords and previews the parents' notice and confirms; the deliveries go from pending to sent; the admin
+marks the parents notified; a parent reads the one notice naming both their children (class, subject or homeroom, old
+→ new teacher, first day; never the private reason) and acknowledges it; the admin ends the teacher's access early
+with a reason and the teacher's open browser is logged out on its next page; the admin settles (final pay, money
+items, contract ended) and closes; the case page's timeline shows each step.
 
 The school (term, timetable, lessons, pay scheme, labour contract), its people and the journey's own admin, head,
 teacher and parent are set up here on the live server's database, so the journey depends on nothing the demo
