@@ -123,9 +123,11 @@ def end_of_day(day: date) -> datetime:
     return local.astimezone(UTC)
 
 
-def open_case_of(staff: StaffMember) -> DepartureCase | None:
+def open_case_of(staff: StaffMember | int) -> DepartureCase | None:
+    """The person's departure under way (at most one: a partial unique index), or None."""
+    staff_id = staff if isinstance(staff, int) else staff.id
     return db.session.scalars(sa.select(DepartureCase).where(
-        DepartureCase.staff_id == staff.id,
+        DepartureCase.staff_id == staff_id,
         DepartureCase.status.not_in([CaseStatus.CLOSED, CaseStatus.WITHDRAWN, CaseStatus.REJECTED]))).first()
 
 

@@ -21,7 +21,6 @@ from app.extensions import db
 from app.general.audit.services import SYSTEM, record
 from app.general.auth.models import Role
 from app.school.offboarding.models import (
-    FINISHED,
     Blocker,
     BlockerKind,
     CaseStatus,
@@ -30,6 +29,7 @@ from app.school.offboarding.models import (
     DepartureCase,
     ItemOwner,
 )
+from app.school.offboarding.services.cases import open_case_of
 from app.school.offboarding.services.common import (
     REASON_MAX,
     actor_id,
@@ -336,11 +336,6 @@ def open_blockers(staff_id: int) -> list[Blocker]:
                                                             Blocker.resolved_at.is_(None)).order_by(Blocker.id)))
 
 
-def _case_of(staff_id: int) -> DepartureCase | None:
-    return db.session.scalars(sa.select(DepartureCase).where(
-        DepartureCase.staff_id == staff_id, DepartureCase.status.not_in([str(s) for s in FINISHED]))).first()
-
-
 def raise_blocker(staff: StaffMember, *, kind: Any, description: Any, actor: Any) -> Blocker:
     """Record something that must be resolved before the person's departure can be settled (at any time)."""
     check_reach(actor, "departures.blockers", staff)
@@ -350,7 +345,7 @@ def raise_blocker(staff: StaffMember, *, kind: Any, description: Any, actor: Any
     blocker = Blocker(staff=staff, kind=kind, description=text, raised_by_id=actor_id(actor), raised_at=utcnow())
     db.session.add(blocker)
     flush()
-    case = _case_of(staff.id)
+    case = open_case_of(staff)
     if case is not None:
         audit(case, "blocker_raised", actor, blocker_id=blocker.id, kind=kind, description=text)
     else:
@@ -369,7 +364,7 @@ def resolve_blocker(blocker: Blocker, *, actor: Any, resolution: Any, expected_v
         return
     blocker.resolved_at, blocker.resolved_by_id, blocker.resolution = utcnow(), actor_id(actor), text
     flush()
-    case = _case_of(blocker.staff_id)
+    case = open_case_of(blocker.staff_id)
     if case is not None:
         audit(case, "blocker_resolved", actor, blocker_id=blocker.id, resolution=text)
     else:
