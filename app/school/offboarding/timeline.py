@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
-from flask_babel import format_currency, format_date, ngettext
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 
 from app.extensions import db
@@ -29,11 +29,13 @@ def _day(value) -> str:
 
 
 def _money(value) -> str:
+    """As every money amount on the pages (teaching's `money` filter: ¥1,234.50)."""
+    from app.school.teaching.views.pay import money
+
     try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        return money(Decimal(str(value)))
     except (InvalidOperation, ValueError):
         return str(value)
-    return format_currency(amount, "CNY")
 
 
 def pair(value) -> tuple:
