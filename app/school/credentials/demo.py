@@ -72,8 +72,8 @@ PLANS = {
     9: Plan(1300, -12, 900, "高级教师 Senior teacher"),  # safeguarding expired 12 days ago
     10: Plan(1600, 1000, 1000),
     11: Plan(400, 300, 200, "正高级教师 Professor-level teacher"),
-    12: Plan(1000, None, 600),  # no safeguarding check recorded at all
-    13: Plan(800, 40, 350),  # safeguarding within 60 days
+    12: Plan(1000, 700, 600),  # Olivia Taylor: the offboarding demo's closed departure (out of compliance counts)
+    13: Plan(800, None, 50),  # no safeguarding check recorded at all; first aid within 60 days
 }
 
 # teacher01's training in the current cycle: 312 hours verified, 40 still awaiting verification.
