@@ -5,16 +5,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.core.form_filters import optional_int
 from app.core.form_filters import strip as _strip
 from app.core.form_filters import version as _version
-
-OVERRIDE_MAX = 300  # as services.plan.OVERRIDE_MAX
-WORDING_MAX = 2000  # as services.plan.WORDING_MAX
-TITLE_MAX = 200  # as services.checklist.TITLE_MAX
+from app.school.offboarding.forms import owner_choices
+from app.school.offboarding.services.checklist import TITLE_MAX
+from app.school.offboarding.services.plan import OVERRIDE_MAX, WORDING_MAX
 
 # --- the reassignment plan -----------------------------------------------------------------------------------
 
@@ -59,13 +57,6 @@ class NotifiedForm(VersionForm):
 
 
 # --- checklist templates ---------------------------------------------------------------------------------------
-
-
-def owner_choices() -> list[SelectChoice]:
-    from app.school.offboarding.models import ItemOwner
-    from app.school.offboarding.services.checklist import owner_label
-
-    return [SelectChoice(o.value, owner_label(o.value)) for o in ItemOwner]
 
 
 class TemplateItemForm(FlaskForm):
