@@ -10,7 +10,6 @@ Revises: 0010_offboarding
 Create Date: 2026-12-08
 """
 from alembic import op
-import sqlalchemy as sa
 
 
 revision = '0011_pay_line_total_check'
