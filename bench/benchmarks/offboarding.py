@@ -368,6 +368,7 @@ def offboarding(ctx: Context) -> list[Figure]:
     queue = f"bench-offboarding-{secrets.token_hex(4)}"
     rng = ctx.random("offboarding")
     samples: list[Sample] = []
+    OUT_DIR.mkdir(parents=True, exist_ok=True)  # bench/out/ is not in a fresh clone
     log_path = OUT_DIR / "offboarding-worker.log"
     with SmsGateway(GATEWAY_TOKEN) as gateway, _publishing_app(ctx.url, queue) as app:
         env = {**os.environ, "BENCH_DATABASE_URL": ctx.url, "BENCH_BROKER_URL": REDIS_URL, "BENCH_QUEUE": queue,
